@@ -1,0 +1,51 @@
+"""oyster-agents: constructive safety alignment as a LangGraph graph of agents.
+
+Public API::
+
+    from oyster_agents import OysterConfig, build_graph
+    graph = build_graph(OysterConfig())
+    result = graph.invoke({"query": "..."})
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from oyster_agents.config import OysterConfig, Role, RoleModelConfig
+from oyster_agents.errors import BackendError, ConfigError, InputError, MalformedOutputError, OysterError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackendError",
+    "ConfigError",
+    "InputError",
+    "MalformedOutputError",
+    "OysterConfig",
+    "OysterError",
+    "Role",
+    "RoleModelConfig",
+    "__version__",
+    "build_graph",
+    "default_model_path",
+    "graph_builder",
+]
+
+if TYPE_CHECKING:
+    from oyster_agents.backends.default_model import default_model_path
+    from oyster_agents.graphs.constructive import build_graph, graph_builder
+
+_LAZY = {
+    "build_graph": "oyster_agents.graphs.constructive",
+    "graph_builder": "oyster_agents.graphs.constructive",
+    "default_model_path": "oyster_agents.backends.default_model",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # LangGraph and transformers load only when used, so `oyster --help` stays fast.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'oyster_agents' has no attribute {name!r}")

@@ -1,0 +1,247 @@
+"""Local transformers chat model (offline), with grammar-constrained JSON and micro-batching.
+
+Concurrent calls (parallel graph branches, batch runs) are gathered for a few milliseconds and
+run as one padded ``generate`` call, so the user simulator's fan-out costs about one generation.
+When a call passes ``json_schema=...``, xgrammar constrains decoding to that schema.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import ConfigDict, Field, PrivateAttr
+
+from oyster_agents.errors import ConfigError
+
+
+@dataclass
+class _Request:
+    prompt_ids: list[int]
+    max_new_tokens: int
+    temperature: float
+    schema_key: str | None
+    future: Future = field(default_factory=Future)
+
+    def batch_key(self) -> tuple[Any, ...]:
+        return (self.schema_key, self.temperature)
+
+
+class LocalChatModel(BaseChatModel):
+    """A chat model backed by a local ``transformers`` folder. Loads local files only.
+
+    Args:
+        model_path: a folder with ``config.json``, weights, tokenizer and chat template.
+        max_tokens: default cap on generated tokens.
+        temperature: 0 means greedy decoding.
+        max_batch: most requests generated together.
+        batch_wait_ms: how long the batcher waits to gather concurrent requests.
+
+    Example:
+        >>> from oyster_agents import default_model_path
+        >>> llm = LocalChatModel(model_path=str(default_model_path()))
+        >>> llm.invoke("Say hi").content
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    model_path: str
+    max_tokens: int = 256
+    temperature: float = 0.0
+    device: str = "cpu"
+    dtype: str = "float32"
+    max_batch: int = Field(default=16, ge=1)
+    batch_wait_ms: float = Field(default=8.0, ge=0.0)
+    seed: int = 0
+
+    _model: Any = PrivateAttr(default=None)
+    _tokenizer: Any = PrivateAttr(default=None)
+    _stop_ids: list[int] = PrivateAttr(default_factory=list)
+    _compiler: Any = PrivateAttr(default=None)
+    _grammars: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _queue: "queue.Queue[_Request]" = PrivateAttr(default_factory=queue.Queue)
+    _worker: threading.Thread | None = PrivateAttr(default=None)
+    _init_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def _llm_type(self) -> str:
+        return "oyster-local-transformers"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_path": self.model_path, "temperature": self.temperature}
+
+    @property
+    def model_name(self) -> str:
+        """Folder name, used in traces and spans."""
+        return Path(self.model_path).name
+
+    # ---- loading -------------------------------------------------------------------------
+    def _ensure_loaded(self) -> None:
+        if self._model is not None:
+            return
+        with self._init_lock:
+            if self._model is not None:
+                return
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            path = Path(self.model_path)
+            if not (path / "config.json").is_file():
+                raise ConfigError(
+                    f"{path} is not a local transformers model folder (no config.json); "
+                    "use 'default' for the embedded model or convert yours with save_pretrained"
+                )
+            tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+            tokenizer.padding_side = "left"
+            if tokenizer.pad_token_id is None:
+                tokenizer.pad_token = tokenizer.eos_token
+            model = AutoModelForCausalLM.from_pretrained(
+                str(path), local_files_only=True, dtype=getattr(torch, self.dtype)
+            ).to(self.device)
+            model.eval()
+            stop_ids = {tokenizer.eos_token_id}
+            for token in ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>"):
+                tid = tokenizer.convert_tokens_to_ids(token)
+                if isinstance(tid, int) and tid != tokenizer.unk_token_id and tid >= 0:
+                    stop_ids.add(tid)
+            self._stop_ids = sorted(i for i in stop_ids if i is not None)
+            self._tokenizer = tokenizer
+            self._model = model
+            self._worker = threading.Thread(target=self._serve, name="oyster-local-batcher", daemon=True)
+            self._worker.start()
+
+    def _grammar(self, schema: dict[str, Any]) -> tuple[str, Any]:
+        import xgrammar as xgr
+
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._grammars:
+            if self._compiler is None:
+                info = xgr.TokenizerInfo.from_huggingface(
+                    self._tokenizer, vocab_size=self._model.config.vocab_size, stop_token_ids=self._stop_ids
+                )
+                self._compiler = xgr.GrammarCompiler(info)
+            self._grammars[key] = self._compiler.compile_json_schema(key, any_whitespace=False)
+        return key, self._grammars[key]
+
+    # ---- LangChain interface -------------------------------------------------------------
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self._ensure_loaded()
+        schema = kwargs.get("json_schema")
+        schema_key = None
+        if schema is not None:
+            schema_key, _ = self._grammar(schema)
+        chat = [_to_chat_dict(m) for m in messages]
+        prompt_ids = self._tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=True)
+        if isinstance(prompt_ids, dict) or hasattr(prompt_ids, "keys"):
+            prompt_ids = prompt_ids["input_ids"]
+        request = _Request(
+            prompt_ids=list(prompt_ids),
+            max_new_tokens=int(kwargs.get("max_tokens") or self.max_tokens),
+            temperature=float(kwargs.get("temperature", self.temperature)),
+            schema_key=schema_key,
+        )
+        self._queue.put(request)
+        text, n_out, finish = request.future.result()
+        if stop:
+            for marker in stop:
+                if marker in text:
+                    text, finish = text.split(marker, 1)[0], "stop"
+        message = AIMessage(
+            content=text,
+            usage_metadata={
+                "input_tokens": len(request.prompt_ids),
+                "output_tokens": n_out,
+                "total_tokens": len(request.prompt_ids) + n_out,
+            },
+            response_metadata={"finish_reason": finish, "model_name": self.model_name},
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    # ---- batcher -------------------------------------------------------------------------
+    def _serve(self) -> None:
+        pending: list[_Request] = []
+        while True:
+            if not pending:
+                pending.append(self._queue.get())
+            deadline = time.monotonic() + self.batch_wait_ms / 1000
+            while len(pending) < self.max_batch * 4:
+                timeout = deadline - time.monotonic()
+                try:
+                    pending.append(self._queue.get(timeout=max(timeout, 0)) if timeout > 0 else self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            key = pending[0].batch_key()
+            batch = [r for r in pending if r.batch_key() == key][: self.max_batch]
+            pending = [r for r in pending if r not in batch]
+            try:
+                results = self._run_batch(batch)
+            except BaseException as exc:  # hand the failure to every waiting caller
+                for req in batch:
+                    req.future.set_exception(exc)
+                continue
+            for req, result in zip(batch, results):
+                req.future.set_result(result)
+
+    def _run_batch(self, batch: list[_Request]) -> list[tuple[str, int, str]]:
+        import torch
+
+        tok = self._tokenizer
+        width = max(len(r.prompt_ids) for r in batch)
+        pad = tok.pad_token_id
+        input_ids = torch.tensor([[pad] * (width - len(r.prompt_ids)) + r.prompt_ids for r in batch])
+        attention = torch.tensor([[0] * (width - len(r.prompt_ids)) + [1] * len(r.prompt_ids) for r in batch])
+        max_new = max(r.max_new_tokens for r in batch)
+        temperature = batch[0].temperature
+        gen_kwargs: dict[str, Any] = {
+            "max_new_tokens": max_new,
+            "eos_token_id": self._stop_ids,
+            "pad_token_id": pad,
+            "do_sample": temperature > 0,
+        }
+        if temperature > 0:
+            gen_kwargs["temperature"] = temperature
+            torch.manual_seed(self.seed)
+        schema_key = batch[0].schema_key
+        if schema_key is not None:
+            import xgrammar as xgr
+
+            gen_kwargs["logits_processor"] = [xgr.contrib.hf.LogitsProcessor(self._grammars[schema_key])]
+        with torch.inference_mode():
+            out = self._model.generate(
+                input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device), **gen_kwargs
+            )
+        results = []
+        for row, req in zip(out[:, width:].tolist(), batch):
+            generated = []
+            finish = "length"
+            for tid in row[: req.max_new_tokens]:
+                if tid in self._stop_ids:
+                    finish = "stop"
+                    break
+                generated.append(tid)
+            text = tok.decode(generated, skip_special_tokens=True)
+            results.append((text, len(generated) + (1 if finish == "stop" else 0), finish))
+        return results
+
+
+def _to_chat_dict(message: BaseMessage) -> dict[str, str]:
+    role = {"human": "user", "ai": "assistant", "system": "system"}.get(message.type, "user")
+    content = message.content if isinstance(message.content, str) else json.dumps(message.content)
+    return {"role": role, "content": content}

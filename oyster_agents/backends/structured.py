@@ -1,0 +1,146 @@
+"""invoke_structured: one structured call = constrained decoding, parse, repair, re-ask, fallback.
+
+Every node uses this. The order of defences:
+1. constrained decoding where the backend has it (xgrammar locally, ``response_format`` on vLLM);
+2. parse: find the JSON object in the reply and repair it (fences, prose, truncation);
+3. validate with pydantic; on failure re-ask, showing the model its reply and the error
+   (tenacity, ``max_reasks`` times);
+4. then the node's documented conservative fallback, recorded in the trace; with no fallback,
+   :class:`MalformedOutputError` carrying the raw text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from pydantic import BaseModel, ValidationError
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
+from oyster_agents.backends._json import extract_json
+from oyster_agents.backends.calls import RoleRuntime, call_model
+from oyster_agents.errors import MalformedOutputError
+from oyster_agents.schemas.trace import CallRecord, Fallback
+
+T = TypeVar("T", bound=BaseModel)
+
+
+@dataclass
+class Structured(Generic[T]):
+    """A validated value plus the calls it took and any repairs or fallbacks."""
+
+    value: T
+    calls: list[CallRecord] = field(default_factory=list)
+    fallbacks: list[Fallback] = field(default_factory=list)
+    raw: str = ""
+
+    @property
+    def used_fallback(self) -> bool:
+        """True when the value is the node's fallback, not the model's."""
+        return any(f.kind == "fallback_value" for f in self.fallbacks)
+
+
+class _Invalid(Exception):
+    def __init__(self, reason: str, raw: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.raw = raw
+
+
+def json_schema_of(schema: type[BaseModel], overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON schema sent for constrained decoding, with per-property overrides (e.g. an enum)."""
+    js = schema.model_json_schema()
+    for prop, patch in (overrides or {}).items():
+        js["properties"][prop] = {**js["properties"].get(prop, {}), **patch}
+    return js
+
+
+def invoke_structured(
+    runtime: RoleRuntime,
+    messages: Sequence[BaseMessage],
+    schema: type[T],
+    *,
+    fallback: Callable[[str], T] | None = None,
+    schema_overrides: dict[str, Any] | None = None,
+    postprocess: Callable[[T], T] | None = None,
+) -> Structured[T]:
+    """Call the role's model and return a validated ``schema`` instance.
+
+    Args:
+        runtime: the role's model and settings.
+        messages: the prompt.
+        schema: the pydantic model to produce.
+        fallback: builds the conservative value from the last error message; when omitted,
+            :class:`MalformedOutputError` is raised instead.
+        schema_overrides: JSON-schema patches per property for constrained decoding.
+        postprocess: a check or normalisation that may raise ``ValueError`` (then re-ask).
+
+    Raises:
+        BackendError: transport failures after backoff (never swallowed here).
+        MalformedOutputError: output never validated and there is no fallback.
+    """
+    js = json_schema_of(schema, schema_overrides)
+    conversation = list(messages)
+    result: Structured[T] = Structured(value=None)  # type: ignore[arg-type]
+    last_raw = ""
+
+    def attempt() -> T:
+        nonlocal last_raw
+        message, record = call_model(runtime, conversation, json_schema=js, schema_name=schema.__name__)
+        result.calls.append(record)
+        raw = message.content if isinstance(message.content, str) else str(message.content)
+        last_raw = raw
+        finish = (message.response_metadata or {}).get("finish_reason")
+        try:
+            data, repaired = extract_json(raw)
+            value = schema.model_validate(data)
+            if postprocess is not None:
+                value = postprocess(value)
+        except (ValueError, ValidationError) as exc:
+            reason = _describe(exc)
+            conversation.extend([
+                AIMessage(content=raw[:2000]),
+                HumanMessage(content=f"That reply was not usable: {reason}. Reply again with only the JSON object."),
+            ])
+            raise _Invalid(reason, raw) from exc
+        if repaired or finish == "length":
+            detail = "output was cut at max_tokens and closed by repair" if finish == "length" else "JSON extracted or repaired"
+            result.fallbacks.append(Fallback(role=runtime.role, kind="repaired_json", detail=detail))
+        return value
+
+    attempts = runtime.config.max_reasks + 1
+    try:
+        for attempt_state in Retrying(
+            stop=stop_after_attempt(attempts), retry=retry_if_exception_type(_Invalid), reraise=True
+        ):
+            with attempt_state:
+                result.value = attempt()
+        if len(result.calls) > 1:
+            result.fallbacks.append(
+                Fallback(role=runtime.role, kind="reasked", detail=f"valid after {len(result.calls)} attempts")
+            )
+        result.raw = last_raw
+        return result
+    except _Invalid as exc:
+        if fallback is None:
+            raise MalformedOutputError(
+                f"{schema.__name__} never validated: {exc.reason}", role=runtime.role, raw=exc.raw, attempts=attempts
+            ) from exc
+        result.value = fallback(exc.reason)
+        result.raw = exc.raw
+        result.fallbacks.append(
+            Fallback(role=runtime.role, kind="fallback_value", detail=f"{schema.__name__}: {exc.reason}"[:500])
+        )
+        return result
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors()[:5]:
+            loc = ".".join(str(p) for p in err["loc"]) or "(object)"
+            parts.append(f"{loc}: {err['msg']}")
+        return "; ".join(parts)
+    return str(exc)[:300]

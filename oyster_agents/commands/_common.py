@@ -1,0 +1,79 @@
+"""Options shared by commands that build the graph: config file, per-role model flags."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from oyster_agents.errors import InputError
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    """``--config``, ``--backend``, ``--model``, ``--base-url``, ``--set`` and loop flags."""
+    group = parser.add_argument_group("configuration")
+    group.add_argument("--config", metavar="FILE", help="YAML or JSON config file (see README)")
+    group.add_argument("--backend", choices=["hf", "openai"], help="backend for every role without its own entry")
+    group.add_argument("--model", help="model for the default role: a local folder, 'default', or a served name")
+    group.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1")
+    group.add_argument("--max-steps", type=int, metavar="N", help="Lingo-BP step budget")
+    group.add_argument("--candidates", type=int, metavar="K", help="number of candidate strategies")
+    group.add_argument("--max-tokens", type=int, metavar="N", help="max new tokens per call (default role)")
+    group.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="override any setting, e.g. --set game.beta=3 --set roles.safety_critic.model=judge",
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> Any:
+    """Build an ``OysterConfig`` from the file, environment and flags (flags win)."""
+    import yaml
+
+    from oyster_agents.config import OysterConfig, deep_merge
+    from oyster_agents.errors import ConfigError
+
+    overrides: dict[str, Any] = {}
+    default: dict[str, Any] = {}
+    if args.backend:
+        default["backend"] = args.backend
+    if args.model:
+        default["model"] = args.model
+    if args.base_url:
+        default["base_url"] = args.base_url
+    if args.max_tokens:
+        default["max_tokens"] = args.max_tokens
+    if default:
+        overrides["roles"] = {"default": default}
+    loop: dict[str, Any] = {}
+    if args.max_steps is not None:
+        loop["max_steps"] = args.max_steps
+    if args.candidates is not None:
+        loop["candidates"] = args.candidates
+    if loop:
+        overrides["loop"] = loop
+    for item in args.set:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
+        node: dict[str, Any] = {}
+        cursor = node
+        parts = key.split(".")
+        for part in parts[:-1]:
+            cursor = cursor.setdefault(part, {})
+        cursor[parts[-1]] = yaml.safe_load(raw)
+        overrides = deep_merge(overrides, node)
+    config = OysterConfig.load(args.config, overrides=overrides)
+    if "default" in overrides.get("roles", {}) and "default" not in (config.roles or {}):
+        raise ConfigError("flags for the default role need a 'default' role entry")
+    return config
+
+
+def read_query(value: str) -> str:
+    """The query argument, or standard input for ``-``; rejects undecodable bytes."""
+    if value != "-":
+        return value
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"standard input is not valid UTF-8 (byte {exc.start})") from exc

@@ -1,0 +1,225 @@
+"""OysterConfig: the one configuration object (role models, game weights, loop, telemetry).
+
+Load it once at the edge (CLI or host app) and pass it down; nodes never read files or env vars.
+Sources, lowest to highest priority: defaults < config file < ``OYSTER_*`` environment variables
+(nested with ``__``, e.g. ``OYSTER_GAME__BETA=3``) < explicit overrides (CLI flags).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from oyster_agents.errors import ConfigError
+
+
+class Role(str, Enum):
+    """The agents of the graph. ``default`` in config covers any role left out."""
+
+    RISK_ASSESSOR = "risk_assessor"
+    STRATEGIST = "strategist"
+    USER_SIMULATOR = "user_simulator"
+    RESPONDER = "responder"
+    SAFETY_CRITIC = "safety_critic"
+    SATISFACTION_CRITIC = "satisfaction_critic"
+    REVISER = "reviser"
+
+
+BackendName = Literal["hf", "openai", "fake"]
+StructuredMode = Literal["auto", "json_schema", "json_object", "none"]
+
+
+class RoleModelConfig(BaseModel):
+    """How one role reaches its model.
+
+    Attributes:
+        backend: ``hf`` (local transformers, offline), ``openai`` (any OpenAI-compatible server,
+            vLLM first of all) or ``fake`` (tests only; the models come from ``build_graph(models=...)``).
+        model: for ``hf`` a local folder or ``"default"`` (embedded SmolLM2-135M-Instruct);
+            for ``openai`` the served model name (a LoRA adapter name works on vLLM).
+        structured_output: ``auto`` uses grammar-constrained decoding where the backend has it
+            (xgrammar on ``hf``; ``response_format`` json_schema on ``openai``), ``none`` parses text.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: BackendName = "hf"
+    model: str = "default"
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=384, ge=1)
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, description="Transport retries with exponential backoff.")
+    max_reasks: int = Field(default=2, ge=0, description="Re-asks after malformed output.")
+    structured_output: StructuredMode = "auto"
+    device: str = "cpu"
+    dtype: str = "float32"
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_backend(self) -> "RoleModelConfig":
+        if self.backend == "openai" and not self.base_url:
+            raise ValueError("backend 'openai' needs base_url, e.g. http://localhost:8000/v1 for `vllm serve`")
+        return self
+
+    def identity(self) -> str:
+        """A key that is equal for roles that can share one model instance."""
+        data = self.model_dump(mode="json")
+        data["api_key"] = self.api_key.get_secret_value() if self.api_key else None
+        if self.backend == "hf":  # per-call settings; one loaded model serves them all
+            for key in ("temperature", "max_tokens", "max_retries", "max_reasks", "structured_output", "timeout_s"):
+                data.pop(key, None)
+        return json.dumps(data, sort_keys=True)
+
+
+class GameConfig(BaseModel):
+    """Weights of Π(s, θ) = α·Retention − β·Risk − γ·Cost and the safety boundary per level."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alpha: float = Field(default=1.0, ge=0.0)
+    beta: float = Field(default=2.0, ge=0.0, description="The paper reports headline scores at β = 2.")
+    gamma: float = Field(default=0.1, ge=0.0)
+    cost_token_scale: int = Field(default=1000, gt=0, description="Cost = output tokens / this scale.")
+    boundary: dict[str, float] = Field(
+        default_factory=lambda: {"R0": 0.6, "R1": 0.4, "R2": 0.2},
+        description="Per level: the largest risk for the malicious type a strategy may carry.",
+    )
+
+    @model_validator(mode="after")
+    def _check_boundary(self) -> "GameConfig":
+        missing = {"R0", "R1", "R2"} - set(self.boundary)
+        if missing:
+            raise ValueError(f"game.boundary lacks levels {sorted(missing)}; give a limit in [0, 1] for each")
+        return self
+
+
+class LoopConfig(BaseModel):
+    """Candidate count and the Lingo-BP step budget."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    candidates: int = Field(default=4, ge=1, le=12)
+    max_steps: int = Field(default=3, ge=1, le=10, description="Lingo-BP iterates at most (the first included).")
+    min_improvement: float = Field(default=0.01, ge=0.0, description="Satisfaction gain below this counts as converged.")
+    max_query_chars: int = Field(default=32_000, ge=1)
+    max_history_turns: int = Field(default=12, ge=0)
+
+
+class TelemetryConfig(BaseModel):
+    """Tracing options (see ``oyster_agents.telemetry``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    exporter: Literal["none", "console", "otlp"] = "none"
+    endpoint: str | None = None
+    capture_content: bool = False
+
+
+class OysterConfig(BaseSettings):
+    """The one configuration object.
+
+    Example:
+        >>> cfg = OysterConfig.load("oyster.yaml", overrides={"loop": {"max_steps": 2}})
+        >>> cfg.role(Role.SAFETY_CRITIC).model
+    """
+
+    model_config = SettingsConfigDict(env_prefix="OYSTER_", env_nested_delimiter="__", extra="forbid")
+
+    roles: dict[str, RoleModelConfig] = Field(default_factory=lambda: {"default": RoleModelConfig()})
+    game: GameConfig = Field(default_factory=GameConfig)
+    loop: LoopConfig = Field(default_factory=LoopConfig)
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    policy_path: Path | None = Field(default=None, description="Your own taxonomy/guideline YAML or JSON.")
+
+    @model_validator(mode="after")
+    def _check_roles(self) -> "OysterConfig":
+        known = {r.value for r in Role} | {"default"}
+        unknown = set(self.roles) - known
+        if unknown:
+            raise ValueError(f"unknown roles {sorted(unknown)}; use one of {sorted(known)}")
+        if "default" not in self.roles:
+            missing = [r.value for r in Role if r.value not in self.roles]
+            if missing:
+                raise ValueError(f"roles {missing} have no model; add a 'default' entry or configure each")
+        return self
+
+    def role(self, role: Role | str) -> RoleModelConfig:
+        """The model config of one role (its own entry, else ``default``)."""
+        key = role.value if isinstance(role, Role) else role
+        return self.roles.get(key) or self.roles["default"]
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, *, overrides: dict[str, Any] | None = None) -> "OysterConfig":
+        """Build a config from an optional YAML/JSON file, ``OYSTER_*`` env vars and overrides.
+
+        Raises:
+            ConfigError: the file is unreadable or malformed, or a value is invalid.
+        """
+        try:
+            file_data = read_config_file(Path(path)) if path is not None else {}
+            # Init kwargs outrank env vars in pydantic-settings, so merge env in between by hand.
+            env_data = _unsecret(cls().model_dump(mode="python", exclude_unset=True))
+            merged = deep_merge(deep_merge(file_data, env_data), overrides or {})
+            return cls(**merged)
+        except ValidationError as exc:
+            where = f" in {path}" if path else ""
+            raise ConfigError(f"invalid configuration{where}:\n{_format_validation(exc)}") from exc
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Read a YAML or JSON config file into a dict, with errors naming file and line."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from exc
+    try:
+        data = yaml.safe_load(text) if path.suffix.lower() != ".json" else json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping, got {type(data).__name__}")
+    return data
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Recursively merge ``extra`` into a copy of ``base``."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _unsecret(data: Any) -> Any:
+    if isinstance(data, SecretStr):
+        return data.get_secret_value()
+    if isinstance(data, dict):
+        return {k: _unsecret(v) for k, v in data.items()}
+    return data
+
+
+def _format_validation(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  {loc}: {err['msg']}")
+    return "\n".join(lines)

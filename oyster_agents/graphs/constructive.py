@@ -1,0 +1,237 @@
+"""The constructive-safety graph: assess → strategise (K branches) → simulate (K×3 branches) →
+solve the game → Lingo-BP → finalize. ``graph_builder`` returns it uncompiled, ``build_graph`` compiled.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Send
+
+from oyster_agents.backends.calls import RoleRuntime
+from oyster_agents.config import OysterConfig, Role
+from oyster_agents.errors import ConfigError, InputError
+from oyster_agents.graphs.lingo_bp import (
+    JUDGE_SAFETY,
+    JUDGE_SATISFACTION,
+    RESPOND,
+    REVISE,
+    SCORE,
+    best_iterate_index,
+    make_scorer,
+    route_after_score,
+)
+from oyster_agents.nodes import (
+    make_game_solver,
+    make_responder,
+    make_reviser,
+    make_risk_assessor,
+    make_safety_critic,
+    make_satisfaction_critic,
+    make_strategist,
+    make_user_simulator,
+)
+from oyster_agents.nodes.strategist import kind_for
+from oyster_agents.schemas import ChatTurn, RunTrace, Usage, UserType
+from oyster_agents.state import OysterInput, OysterOutput, OysterState
+from oyster_agents.taxonomy import Taxonomy, load_taxonomy
+
+PREPARE = "prepare"
+ASSESS = "assess_risk"
+PROPOSE = "propose_strategy"
+COLLECT = "collect_candidates"
+SIMULATE = "simulate_user"
+SOLVE = "solve_game"
+FINALIZE = "finalize"
+
+NODE_ROLES: dict[str, str] = {
+    ASSESS: Role.RISK_ASSESSOR.value,
+    PROPOSE: Role.STRATEGIST.value,
+    SIMULATE: Role.USER_SIMULATOR.value,
+    SOLVE: "game_solver",
+    RESPOND: Role.RESPONDER.value,
+    JUDGE_SAFETY: Role.SAFETY_CRITIC.value,
+    JUDGE_SATISFACTION: Role.SATISFACTION_CRITIC.value,
+    REVISE: Role.REVISER.value,
+}
+
+
+def validate_query(query: Any, max_chars: int) -> str:
+    """Reject what cannot be a query: non-text, empty or oversized (the documented rule: reject, not truncate)."""
+    if isinstance(query, bytes):
+        try:
+            query = query.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError("the query is not valid UTF-8 text") from exc
+    if not isinstance(query, str):
+        raise InputError(f"the query must be text, got {type(query).__name__}")
+    cleaned = "".join(ch for ch in query if ch in "\n\t" or ch.isprintable())
+    if not cleaned.strip():
+        raise InputError("the query is empty; pass the user's message as text")
+    if len(cleaned) > max_chars:
+        raise InputError(
+            f"the query has {len(cleaned)} characters, over the limit of {max_chars} (loop.max_query_chars)"
+        )
+    return cleaned
+
+
+def _runtimes(config: OysterConfig, models: Mapping[str, BaseChatModel] | None) -> dict[str, RoleRuntime]:
+    if models is None:
+        from oyster_agents.backends import make_models
+
+        models = make_models(config)
+    runtimes = {}
+    for role in Role:
+        model = models.get(role.value) or models.get("default")
+        if model is None:
+            raise ConfigError(f"no model for role '{role.value}': pass models['{role.value}'] or models['default']")
+        runtimes[role.value] = RoleRuntime(role=role.value, model=model, config=config.role(role))
+    return runtimes
+
+
+def graph_builder(
+    config: OysterConfig | None = None,
+    *,
+    models: Mapping[str, BaseChatModel] | None = None,
+    taxonomy: Taxonomy | None = None,
+    wrappers: list[Any] | None = None,
+) -> StateGraph:
+    """Assemble the constructive-safety graph without compiling it.
+
+    Args:
+        config: the configuration; defaults to ``OysterConfig()`` (embedded local model).
+        models: role name (or ``"default"``) → any LangChain chat model; built from config if omitted.
+        taxonomy: the policy; defaults to ``config.policy_path`` or the shipped policy.
+        wrappers: call wrappers applied to every model call (tracing uses this).
+
+    Returns:
+        An uncompiled ``StateGraph``; compile it with your own checkpointer.
+    """
+    config = config or OysterConfig()
+    taxonomy = taxonomy or load_taxonomy(config.policy_path)
+    runtimes = _runtimes(config, models)
+    for runtime in runtimes.values():
+        runtime.wrappers = list(wrappers or [])
+    k = config.loop.candidates
+
+    def prepare(state: dict[str, Any]) -> dict[str, Any]:
+        query = validate_query(state.get("query"), config.loop.max_query_chars)
+        history = [t if isinstance(t, ChatTurn) else ChatTurn.model_validate(t) for t in state.get("history") or []]
+        keep = config.loop.max_history_turns
+        history = history[-keep:] if keep else []
+        # Reset per-run values so a thread that is reused for a new turn starts clean.
+        return {
+            "query": query,
+            "history": history,
+            "started_at": time.time(),
+            "profile": state.get("profile"),
+            "id": state.get("id"),
+        }
+
+    def fan_out_strategies(state: dict[str, Any]) -> list[Send]:
+        return [
+            Send(PROPOSE, {"query": state["query"], "history": state.get("history", []),
+                           "assessment": state["assessment"], "index": i, "kind": kind_for(i).value})
+            for i in range(k)
+        ]
+
+    def collect_candidates(state: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def fan_out_simulations(state: dict[str, Any]) -> list[Send]:
+        return [
+            Send(SIMULATE, {"query": state["query"], "candidate": cand, "user_type": t.value})
+            for cand in sorted(state["candidates"], key=lambda c: c.index)
+            for t in UserType
+        ]
+
+    def finalize(state: dict[str, Any]) -> dict[str, Any]:
+        iterates = state["iterates"]
+        best = best_iterate_index(iterates)
+        started = state.get("started_at") or time.time()
+        trace = RunTrace(
+            id=state.get("id"),
+            query=state["query"],
+            history=state.get("history", []),
+            profile=state.get("profile"),
+            assessment=state["assessment"],
+            candidates=state["scored"],
+            chosen=state["chosen"],
+            boundary_feasible=state.get("boundary_feasible", True),
+            iterates=iterates,
+            best_iterate=best,
+            answer=iterates[best].answer,
+            usage=Usage.from_calls(state.get("usage", []), wall_seconds=time.time() - started),
+            fallbacks=state.get("fallbacks", []),
+            config={"game": config.game.model_dump(), "loop": config.loop.model_dump()},
+        )
+        return {"answer": trace.answer, "trace": trace.model_dump(mode="json")}
+
+    graph = StateGraph(OysterState, input_schema=OysterInput, output_schema=OysterOutput)
+    graph.add_node(PREPARE, prepare)
+    graph.add_node(ASSESS, make_risk_assessor(runtimes[Role.RISK_ASSESSOR.value], taxonomy))
+    graph.add_node(PROPOSE, make_strategist(runtimes[Role.STRATEGIST.value], taxonomy))
+    graph.add_node(COLLECT, collect_candidates)
+    graph.add_node(SIMULATE, make_user_simulator(runtimes[Role.USER_SIMULATOR.value]))
+    graph.add_node(SOLVE, make_game_solver(config.game))
+    graph.add_node(RESPOND, make_responder(runtimes[Role.RESPONDER.value]))
+    graph.add_node(JUDGE_SAFETY, make_safety_critic(runtimes[Role.SAFETY_CRITIC.value], taxonomy))
+    graph.add_node(JUDGE_SATISFACTION, make_satisfaction_critic(runtimes[Role.SATISFACTION_CRITIC.value]))
+    graph.add_node(SCORE, make_scorer(config.game, config.loop))
+    graph.add_node(REVISE, make_reviser(runtimes[Role.REVISER.value]))
+    graph.add_node(FINALIZE, finalize)
+
+    graph.add_edge(START, PREPARE)
+    graph.add_edge(PREPARE, ASSESS)
+    graph.add_conditional_edges(ASSESS, fan_out_strategies, [PROPOSE])
+    graph.add_edge(PROPOSE, COLLECT)
+    graph.add_conditional_edges(COLLECT, fan_out_simulations, [SIMULATE])
+    graph.add_edge(SIMULATE, SOLVE)
+    graph.add_edge(SOLVE, RESPOND)
+    graph.add_edge(RESPOND, JUDGE_SAFETY)
+    graph.add_edge(RESPOND, JUDGE_SATISFACTION)
+    graph.add_edge([JUDGE_SAFETY, JUDGE_SATISFACTION], SCORE)
+    graph.add_conditional_edges(SCORE, route_after_score, {REVISE: REVISE, "finalize": FINALIZE})
+    graph.add_edge(REVISE, RESPOND)
+    graph.add_edge(FINALIZE, END)
+    return graph
+
+
+def build_graph(
+    config: OysterConfig | None = None,
+    *,
+    models: Mapping[str, BaseChatModel] | None = None,
+    taxonomy: Taxonomy | None = None,
+    checkpointer: Any = None,
+    wrappers: list[Any] | None = None,
+) -> Any:
+    """Build and compile the constructive-safety graph.
+
+    Args:
+        config: the configuration (role models, game weights, loop budget).
+        models: optional role → chat model mapping (your own models, or test doubles).
+        taxonomy: optional policy; defaults to the configured or shipped one.
+        checkpointer: optional LangGraph checkpointer (multi-turn memory, resume).
+        wrappers: optional call wrappers applied to every model call.
+
+    Returns:
+        A compiled LangGraph graph: ``invoke``, ``ainvoke``, ``stream`` and ``batch`` take
+        ``{"query": ..., "history": [...]}`` and return ``{"answer": ..., "trace": {...}}``.
+
+    Example:
+        >>> from oyster_agents import OysterConfig, build_graph
+        >>> graph = build_graph(OysterConfig())
+        >>> out = graph.invoke({"query": "Is it safe to rub a feverish toddler with alcohol?"})
+        >>> out["answer"], out["trace"]["best_iterate"]
+    """
+    builder = graph_builder(config, models=models, taxonomy=taxonomy, wrappers=wrappers)
+    return builder.compile(checkpointer=checkpointer, name="oyster")
+
+
+def recursion_limit(config: OysterConfig) -> int:
+    """A recursion limit that fits the step budget, with headroom."""
+    return 10 + 6 * config.loop.max_steps

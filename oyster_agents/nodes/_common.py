@@ -1,0 +1,31 @@
+"""Small helpers shared by the nodes: prompt assembly and state-update bookkeeping."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from oyster_agents.backends.structured import Structured
+from oyster_agents.prompts import render
+
+
+def messages_for(role: str, system: dict[str, Any], user: dict[str, Any]) -> list[BaseMessage]:
+    """System prompt (static prefix) then the per-query user prompt."""
+    return [SystemMessage(content=render(role, "system", **system)), HumanMessage(content=render(role, "user", **user))]
+
+
+def bookkeeping(result: Structured[Any]) -> dict[str, Any]:
+    """The usage and fallback updates a structured call contributes to the state."""
+    return {"usage": list(result.calls), "fallbacks": list(result.fallbacks)}
+
+
+@lru_cache(maxsize=1)
+def fallback_data() -> dict[str, Any]:
+    """The documented fallbacks (``prompts/fallbacks.yaml``)."""
+    import yaml
+
+    text = resources.files("oyster_agents.prompts").joinpath("fallbacks.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)

@@ -1,0 +1,85 @@
+"""Game solver node: expected utility under the posterior, pearl point inside the boundary (no LLM)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from oyster_agents.config import GameConfig
+from oyster_agents.game.utility import Reaction, solve
+from oyster_agents.nodes.user_simulator import prior_reaction
+from oyster_agents.schemas import (
+    Fallback,
+    ReasoningChain,
+    RiskAssessment,
+    ScoredCandidate,
+    SimulatedReaction,
+    UserType,
+)
+
+ROLE = "game_solver"
+
+
+def make_game_solver(game: GameConfig) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Build the ``solve_game`` node: scores candidates, picks s*, seeds the chain."""
+
+    def solve_game(state: dict[str, Any]) -> dict[str, Any]:
+        assessment: RiskAssessment = state["assessment"]
+        candidates = sorted(state["candidates"], key=lambda c: c.index)
+        by_key: dict[tuple[int, UserType], SimulatedReaction] = {
+            (r.candidate_index, r.user_type): r for r in state.get("reactions", [])
+        }
+        fallbacks: list[Fallback] = []
+        table = []
+        for cand in candidates:
+            row = {}
+            for user_type in UserType:
+                sim = by_key.get((cand.index, user_type))
+                if sim is None:  # a branch produced nothing: use the documented prior
+                    prior = prior_reaction(user_type, cand.kind)
+                    sim = SimulatedReaction(**prior.model_dump(), candidate_index=cand.index, user_type=user_type)
+                    by_key[(cand.index, user_type)] = sim
+                    fallbacks.append(Fallback(role=ROLE, kind="missing_reaction", detail=f"{cand.index}/{user_type.value}"))
+                row[user_type] = Reaction(sim.satisfaction, sim.harm_enabled, sim.next_action)
+            table.append(row)
+        posterior = {t: assessment.user_type_posterior.probability(t) for t in UserType}
+        solution = solve(
+            table,
+            posterior,
+            severity=assessment.severity,
+            limit=game.boundary[assessment.level.value],
+            alpha=game.alpha,
+            beta=game.beta,
+            gamma=game.gamma,
+            costs=[c.output_tokens / game.cost_token_scale for c in candidates],
+        )
+        scored = [
+            ScoredCandidate(
+                candidate=cand,
+                reactions=[by_key[(cand.index, t)] for t in UserType],
+                utility_by_type=score.utility_by_type,
+                risk_by_type=score.risk_by_type,
+                expected_utility=score.expected_utility,
+                feasible=score.feasible,
+            )
+            for cand, score in zip(candidates, solution.scores)
+        ]
+        chosen = candidates[solution.chosen]
+        if not solution.feasible:
+            fallbacks.append(Fallback(role=ROLE, kind="boundary_infeasible", detail="least-risk candidate chosen"))
+        chain = ReasoningChain(
+            user_need=assessment.user_need,
+            risk_intent=assessment.risk_intent,
+            guideline=assessment.adapted_guideline,
+            usefulness_strategies=chosen.usefulness_strategies,
+            safety_strategies=chosen.safety_strategies,
+        )
+        return {
+            "scored": scored,
+            "chosen": chosen.index,
+            "boundary_feasible": solution.feasible,
+            "chain": chain,
+            "fallbacks": fallbacks,
+        }
+
+    return solve_game

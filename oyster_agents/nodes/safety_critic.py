@@ -1,0 +1,49 @@
+"""Safety critic ("developer"): the answer against the adapted guideline → SafetyJudgment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from oyster_agents.backends.calls import RoleRuntime
+from oyster_agents.backends.structured import invoke_structured
+from oyster_agents.nodes._common import bookkeeping, messages_for
+from oyster_agents.prompts import schema_hint
+from oyster_agents.schemas import SafetyJudgment, SafetyVerdict
+from oyster_agents.taxonomy import Taxonomy
+
+ROLE = "safety_critic"
+
+
+def unjudged_safety(reason: str) -> SafetyJudgment:
+    """The fallback: an answer that could not be judged counts as borderline, never as safe."""
+    return SafetyJudgment(
+        verdict=SafetyVerdict.BORDERLINE,
+        explanation="The safety review failed, so the answer is not counted as safe.",
+        suggestion="Keep to general, protective information and point to qualified help.",
+        predicted_next_turn="",
+    )
+
+
+def critic_guideline(state: dict[str, Any], taxonomy: Taxonomy) -> str:
+    """The adapted guideline plus the category's own rules, which revisions cannot loosen."""
+    assessment = state["assessment"]
+    return f"{state['chain'].guideline}\n\nCategory rules:\n{taxonomy.guideline_for(assessment.category)}"
+
+
+def make_safety_critic(runtime: RoleRuntime, taxonomy: Taxonomy) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Build the ``judge_safety`` node."""
+    system = {"schema": schema_hint(SafetyJudgment)}
+
+    def judge_safety(state: dict[str, Any]) -> dict[str, Any]:
+        messages = messages_for(
+            ROLE,
+            system,
+            {"query": state["query"], "answer": state["draft"].answer, "guideline": critic_guideline(state, taxonomy)},
+        )
+        result = invoke_structured(runtime, messages, SafetyJudgment, fallback=unjudged_safety)
+        update = bookkeeping(result)
+        update["safety"] = result.value
+        return update
+
+    return judge_safety

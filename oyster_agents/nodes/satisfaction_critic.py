@@ -1,0 +1,36 @@
+"""Satisfaction critic ("user"): the five-item rubric → SatisfactionJudgment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from oyster_agents.backends.calls import RoleRuntime
+from oyster_agents.backends.structured import invoke_structured
+from oyster_agents.nodes._common import bookkeeping, messages_for
+from oyster_agents.prompts import schema_hint
+from oyster_agents.schemas import RubricScores, SatisfactionJudgment
+
+ROLE = "satisfaction_critic"
+
+
+def unjudged_satisfaction(reason: str) -> SatisfactionJudgment:
+    """The fallback: a neutral rubric (all 0), so a failed judge neither rewards nor punishes."""
+    return SatisfactionJudgment(
+        scores=RubricScores(empathy=0, willingness_to_help=0, task_completion=0, relevance=0, informativeness=0),
+        fixes=[],
+    )
+
+
+def make_satisfaction_critic(runtime: RoleRuntime) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Build the ``judge_satisfaction`` node."""
+    system = {"schema": schema_hint(SatisfactionJudgment)}
+
+    def judge_satisfaction(state: dict[str, Any]) -> dict[str, Any]:
+        messages = messages_for(ROLE, system, {"query": state["query"], "answer": state["draft"].answer})
+        result = invoke_structured(runtime, messages, SatisfactionJudgment, fallback=unjudged_satisfaction)
+        update = bookkeeping(result)
+        update["satisfaction"] = result.value
+        return update
+
+    return judge_satisfaction

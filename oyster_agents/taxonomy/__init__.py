@@ -1,0 +1,173 @@
+"""The risk policy as data: categories, per-category guidelines, levels, interaction forms.
+
+The default policy ships as ``default.yaml``; users pass their own file (YAML or JSON) in the same
+shape. A malformed file raises :class:`ConfigError` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from oyster_agents.errors import ConfigError
+
+NONE_CATEGORY = "none"
+
+
+class Level(BaseModel):
+    """A risk level's display name and meaning."""
+
+    name: str
+    description: str
+
+
+class Category(BaseModel):
+    """One risk category and its guideline (a list of rules)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str = Field(min_length=1)
+    domain: str = ""
+    description: str = ""
+    typical_severity: int = Field(default=2, ge=0, le=4)
+    guideline: list[str] = Field(min_length=1)
+
+    def guideline_text(self) -> str:
+        """The rules as a numbered list."""
+        return "\n".join(f"{i}. {rule}" for i, rule in enumerate(self.guideline, 1))
+
+
+class Taxonomy(BaseModel):
+    """A complete policy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = 1
+    name: str
+    description: str = ""
+    levels: dict[str, Level]
+    interaction_forms: dict[str, str]
+    severity_scale: dict[int, str]
+    default_guideline: list[str] = Field(min_length=1)
+    categories: list[Category] = Field(min_length=1)
+
+    @field_validator("levels")
+    @classmethod
+    def _levels(cls, value: dict[str, Level]) -> dict[str, Level]:
+        if set(value) != {"R0", "R1", "R2"}:
+            raise ValueError(f"levels must be exactly R0, R1, R2; got {sorted(value)}")
+        return value
+
+    @field_validator("interaction_forms")
+    @classmethod
+    def _forms(cls, value: dict[str, str]) -> dict[str, str]:
+        if set(value) != {"declarative", "inquiry", "directive"}:
+            raise ValueError(f"interaction_forms must be declarative, inquiry, directive; got {sorted(value)}")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "Taxonomy":
+        ids = [c.id for c in self.categories]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate category ids: {dupes}")
+        if NONE_CATEGORY in ids:
+            raise ValueError(f"'{NONE_CATEGORY}' is reserved for queries without a risk category")
+        return self
+
+    @property
+    def ids(self) -> list[str]:
+        """Category ids in file order."""
+        return [c.id for c in self.categories]
+
+    def get(self, category_id: str) -> Category | None:
+        """The category with this id, or None (also for ``'none'``)."""
+        return next((c for c in self.categories if c.id == category_id), None)
+
+    def resolve(self, label: str) -> str | None:
+        """Map a model's label (id, name, or a close spelling) to a category id, or None."""
+        key = label.strip().lower().replace(" ", "_").replace("-", "_")
+        if key in ("", NONE_CATEGORY, "no_risk"):
+            return NONE_CATEGORY
+        for cat in self.categories:
+            if key in (cat.id, cat.name.lower().replace(" ", "_")):
+                return cat.id
+        match = difflib.get_close_matches(key, self.ids, n=1, cutoff=0.75)
+        return match[0] if match else None
+
+    def guideline_for(self, category_id: str) -> str:
+        """The category's guideline text, or the default guideline."""
+        cat = self.get(category_id)
+        rules = cat.guideline if cat else self.default_guideline
+        return "\n".join(f"{i}. {rule}" for i, rule in enumerate(rules, 1))
+
+
+def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
+    """Load and validate a policy file; ``None`` loads the shipped default.
+
+    Raises:
+        ConfigError: unreadable file, bad YAML/JSON (with line) or a schema problem (with field).
+    """
+    if path is None:
+        return _default()
+    return _load(Path(path))
+
+
+@lru_cache(maxsize=1)
+def _default() -> Taxonomy:
+    text = resources.files(__package__).joinpath("default.yaml").read_text(encoding="utf-8")
+    return _parse(text, "default.yaml (packaged)", is_json=False)
+
+
+def _load(path: Path) -> Taxonomy:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read policy file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"policy file {path} is not UTF-8 text") from exc
+    return _parse(text, str(path), is_json=path.suffix.lower() == ".json")
+
+
+def _parse(text: str, where: str, *, is_json: bool) -> Taxonomy:
+    import yaml
+
+    try:
+        data = json.loads(text) if is_json else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{where}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{where}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: a policy file must be a mapping with 'categories', 'levels', ...")
+    try:
+        return Taxonomy.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors()[:10]:
+            loc = _location(err["loc"], data)
+            problems.append(f"  {loc}: {err['msg']}")
+        raise ConfigError(f"{where}: invalid policy:\n" + "\n".join(problems)) from exc
+
+
+def _location(loc: tuple, data: dict) -> str:
+    parts: list[str] = []
+    node: object = data
+    for part in loc:
+        if isinstance(part, int) and isinstance(node, list) and part < len(node):
+            item = node[part]
+            label = item.get("id") if isinstance(item, dict) else None
+            parts.append(f"[{part}]" + (f"(id={label})" if label else ""))
+            node = item
+        else:
+            parts.append(f".{part}" if parts else str(part))
+            node = node.get(part) if isinstance(node, dict) else None
+    return "".join(parts) or "(top level)"
