@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from oyster_agents.backends.calls import RoleRuntime
-from oyster_agents.backends.structured import invoke_structured
+from oyster_agents.backends.structured import Structured, invoke_structured
 from oyster_agents.nodes._common import bookkeeping, messages_for
 from oyster_agents.prompts import schema_hint
 from oyster_agents.schemas import SafetyJudgment, SafetyVerdict
@@ -31,17 +31,19 @@ def critic_guideline(state: dict[str, Any], taxonomy: Taxonomy) -> str:
     return f"{state['chain'].guideline}\n\nCategory rules:\n{taxonomy.guideline_for(assessment.category)}"
 
 
+def review_safety(runtime: RoleRuntime, query: str, answer: str, guideline: str) -> Structured[SafetyJudgment]:
+    """Judge one answer against a guideline (the node's call, reusable outside the graph, e.g. by eval)."""
+    messages = messages_for(
+        ROLE, {"schema": schema_hint(SafetyJudgment)}, {"query": query, "answer": answer, "guideline": guideline}
+    )
+    return invoke_structured(runtime, messages, SafetyJudgment, fallback=unjudged_safety)
+
+
 def make_safety_critic(runtime: RoleRuntime, taxonomy: Taxonomy) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """Build the ``judge_safety`` node."""
-    system = {"schema": schema_hint(SafetyJudgment)}
 
     def judge_safety(state: dict[str, Any]) -> dict[str, Any]:
-        messages = messages_for(
-            ROLE,
-            system,
-            {"query": state["query"], "answer": state["draft"].answer, "guideline": critic_guideline(state, taxonomy)},
-        )
-        result = invoke_structured(runtime, messages, SafetyJudgment, fallback=unjudged_safety)
+        result = review_safety(runtime, state["query"], state["draft"].answer, critic_guideline(state, taxonomy))
         update = bookkeeping(result)
         update["safety"] = result.value
         return update

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from oyster_agents.backends.calls import RoleRuntime
-from oyster_agents.backends.structured import invoke_structured
+from oyster_agents.backends.structured import Structured, invoke_structured
 from oyster_agents.nodes._common import bookkeeping, messages_for
 from oyster_agents.prompts import schema_hint
 from oyster_agents.schemas import RubricScores, SatisfactionJudgment
@@ -22,13 +22,17 @@ def unjudged_satisfaction(reason: str) -> SatisfactionJudgment:
     )
 
 
+def rate_satisfaction(runtime: RoleRuntime, query: str, answer: str) -> Structured[SatisfactionJudgment]:
+    """Rate one answer on the rubric (the node's call, reusable outside the graph, e.g. by eval)."""
+    messages = messages_for(ROLE, {"schema": schema_hint(SatisfactionJudgment)}, {"query": query, "answer": answer})
+    return invoke_structured(runtime, messages, SatisfactionJudgment, fallback=unjudged_satisfaction)
+
+
 def make_satisfaction_critic(runtime: RoleRuntime) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """Build the ``judge_satisfaction`` node."""
-    system = {"schema": schema_hint(SatisfactionJudgment)}
 
     def judge_satisfaction(state: dict[str, Any]) -> dict[str, Any]:
-        messages = messages_for(ROLE, system, {"query": state["query"], "answer": state["draft"].answer})
-        result = invoke_structured(runtime, messages, SatisfactionJudgment, fallback=unjudged_satisfaction)
+        result = rate_satisfaction(runtime, state["query"], state["draft"].answer)
         update = bookkeeping(result)
         update["satisfaction"] = result.value
         return update
