@@ -56,6 +56,7 @@ class RoleModelConfig(BaseModel):
     max_tokens: int = Field(default=384, ge=1)
     timeout_s: float = Field(default=120.0, gt=0)
     max_retries: int = Field(default=3, ge=0, description="Transport retries with exponential backoff.")
+    retry_backoff_s: float = Field(default=0.5, ge=0.0, description="First backoff wait; doubles per retry (max 20 s).")
     max_reasks: int = Field(default=2, ge=0, description="Re-asks after malformed output.")
     structured_output: StructuredMode = "auto"
     device: str = "cpu"
@@ -73,7 +74,8 @@ class RoleModelConfig(BaseModel):
         data = self.model_dump(mode="json")
         data["api_key"] = self.api_key.get_secret_value() if self.api_key else None
         if self.backend == "hf":  # per-call settings; one loaded model serves them all
-            for key in ("temperature", "max_tokens", "max_retries", "max_reasks", "structured_output", "timeout_s"):
+            for key in ("temperature", "max_tokens", "max_retries", "retry_backoff_s", "max_reasks",
+                        "structured_output", "timeout_s"):
                 data.pop(key, None)
         return json.dumps(data, sort_keys=True)
 

@@ -89,7 +89,7 @@ def call_model(
     try:
         for attempt in Retrying(
             stop=stop_after_attempt(attempts),
-            wait=wait_exponential_jitter(initial=0.5, max=20.0),
+            wait=wait_exponential_jitter(initial=runtime.config.retry_backoff_s, max=20.0, jitter=runtime.config.retry_backoff_s),
             retry=retry_if_exception(is_transient),
             reraise=False,
         ):
