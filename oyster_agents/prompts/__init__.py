@@ -22,10 +22,15 @@ def _source(filename: str) -> str:
     return resources.files(__package__).joinpath(filename).read_text(encoding="utf-8")
 
 
+@lru_cache(maxsize=None)
+def _template(filename: str) -> Any:
+    return _ENV.from_string(_source(filename))
+
+
 def render(role: str, part: str, **values: Any) -> str:
     """Render ``<role>.<part>`` (``system`` is Markdown with placeholders, ``user`` a jinja2 template)."""
     filename = f"{role}.system.md" if part == "system" else f"{role}.{part}.j2"
-    return _ENV.from_string(_source(filename)).render(**values).strip()
+    return _template(filename).render(**values).strip()
 
 
 def schema_hint(model: type[BaseModel]) -> str:
