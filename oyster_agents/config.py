@@ -53,7 +53,7 @@ class RoleModelConfig(BaseModel):
     base_url: str | None = None
     api_key: SecretStr | None = None
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
-    max_tokens: int = Field(default=384, ge=1)
+    max_tokens: int = Field(default=256, ge=1)
     timeout_s: float = Field(default=120.0, gt=0)
     max_retries: int = Field(default=3, ge=0, description="Transport retries with exponential backoff.")
     retry_backoff_s: float = Field(default=0.5, ge=0.0, description="First backoff wait; doubles per retry (max 20 s).")

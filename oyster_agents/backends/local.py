@@ -34,7 +34,8 @@ class _Request:
     future: Future = field(default_factory=Future)
 
     def batch_key(self) -> tuple[Any, ...]:
-        return (self.schema_key, self.temperature)
+        # Constrained rows batch together even with different schemas: each row gets its own grammar.
+        return (self.schema_key is not None, self.temperature)
 
 
 class LocalChatModel(BaseChatModel):
@@ -72,6 +73,7 @@ class LocalChatModel(BaseChatModel):
     _queue: "queue.Queue[_Request]" = PrivateAttr(default_factory=queue.Queue)
     _worker: threading.Thread | None = PrivateAttr(default=None)
     _init_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _grammar_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property
     def _llm_type(self) -> str:
@@ -122,17 +124,22 @@ class LocalChatModel(BaseChatModel):
             self._worker.start()
 
     def _grammar(self, schema: dict[str, Any]) -> tuple[str, Any]:
+        key = json.dumps(schema)
+        with self._grammar_lock:
+            return key, self._compile(key)
+
+    def _compile(self, key: str) -> Any:
         import xgrammar as xgr
 
-        key = json.dumps(schema, sort_keys=True)
         if key not in self._grammars:
             if self._compiler is None:
                 info = xgr.TokenizerInfo.from_huggingface(
                     self._tokenizer, vocab_size=self._model.config.vocab_size, stop_token_ids=self._stop_ids
                 )
                 self._compiler = xgr.GrammarCompiler(info)
+            # compile from the caller's key order: property order steers what the model writes first
             self._grammars[key] = self._compiler.compile_json_schema(key, any_whitespace=False)
-        return key, self._grammars[key]
+        return self._grammars[key]
 
     # ---- LangChain interface -------------------------------------------------------------
     def _generate(
@@ -218,11 +225,11 @@ class LocalChatModel(BaseChatModel):
         if temperature > 0:
             gen_kwargs["temperature"] = temperature
             torch.manual_seed(self.seed)
-        schema_key = batch[0].schema_key
-        if schema_key is not None:
+        if batch[0].schema_key is not None:
             import xgrammar as xgr
 
-            gen_kwargs["logits_processor"] = [xgr.contrib.hf.LogitsProcessor(self._grammars[schema_key])]
+            grammars = [self._grammars[r.schema_key] for r in batch]
+            gen_kwargs["logits_processor"] = [xgr.contrib.hf.LogitsProcessor(grammars)]
         with torch.inference_mode():
             out = self._model.generate(
                 input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device), **gen_kwargs

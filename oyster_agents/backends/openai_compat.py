@@ -3,10 +3,14 @@
 vLLM's structured outputs are used through ``response_format={"type": "json_schema", ...}``, which
 vLLM's server maps to its guided decoding; servers that ignore it still work because every reply is
 parsed and validated anyway.
+
+``base_url`` may list several endpoints (comma- or space-separated) that serve the same models;
+a single graph uses the first, and batch runs spread queries over all of them.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -22,7 +26,7 @@ def make_openai_model(cfg: RoleModelConfig) -> BaseChatModel:
     extra_body = dict(cfg.extra_body)
     return ChatOpenAI(
         model=cfg.model,
-        base_url=cfg.base_url,
+        base_url=next(iter(split_base_urls(cfg.base_url or "")), cfg.base_url),
         api_key=api_key,
         temperature=cfg.temperature,
         max_tokens=cfg.max_tokens,
@@ -39,3 +43,31 @@ def response_format_for(schema: dict[str, Any], name: str, mode: str) -> dict[st
     if mode == "json_object":
         return {"type": "json_object"}
     return None
+
+
+def split_base_urls(base_url: str) -> list[str]:
+    """The endpoints in a ``base_url`` setting: one URL, or several separated by commas or spaces."""
+    return [url for url in re.split(r"[,\s]+", base_url.strip()) if url]
+
+
+def list_served_models(base_url: str, *, api_key: str | None = None, timeout_s: float = 10.0) -> list[str] | None:
+    """Ask a server which model names it serves (``GET /models``); None if it has no such route.
+
+    vLLM lists the base model and every LoRA adapter given with ``--lora-modules``.
+
+    Raises:
+        httpx.HTTPError: the server cannot be reached or answered with a server error.
+    """
+    import httpx
+
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    response = httpx.get(base_url.rstrip("/") + "/models", headers=headers, timeout=timeout_s)
+    if response.status_code >= 500:
+        response.raise_for_status()
+    if response.status_code != 200:
+        return None
+    try:
+        data = response.json().get("data", [])
+        return [str(entry["id"]) for entry in data if isinstance(entry, dict) and "id" in entry]
+    except (ValueError, AttributeError):
+        return None

@@ -49,12 +49,32 @@ class _Invalid(Exception):
         self.raw = raw
 
 
+# Bounds applied only to the schema sent for constrained decoding (validation does not enforce
+# them): they stop a small model from rambling inside a string or a list until max_tokens.
+MAX_STRING_CHARS = 400
+MAX_ITEM_CHARS = 120
+MAX_LIST_ITEMS = 5
+
+
 def json_schema_of(schema: type[BaseModel], overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON schema sent for constrained decoding, with per-property overrides (e.g. an enum)."""
+    """The JSON schema sent for constrained decoding: bounded, with per-property overrides (e.g. an enum)."""
     js = schema.model_json_schema()
     for prop, patch in (overrides or {}).items():
         js["properties"][prop] = {**js["properties"].get(prop, {}), **patch}
-    return js
+    return _bounded(js)
+
+
+def _bounded(node: Any, in_list: bool = False) -> Any:
+    if isinstance(node, dict):
+        out = {k: _bounded(v, in_list=(k == "items")) for k, v in node.items()}
+        if out.get("type") == "string" and "enum" not in out:
+            out.setdefault("maxLength", MAX_ITEM_CHARS if in_list else MAX_STRING_CHARS)
+        if out.get("type") == "array":
+            out.setdefault("maxItems", MAX_LIST_ITEMS)
+        return out
+    if isinstance(node, list):
+        return [_bounded(v) for v in node]
+    return node
 
 
 def invoke_structured(

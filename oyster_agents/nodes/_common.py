@@ -10,6 +10,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from oyster_agents.backends.structured import Structured
 from oyster_agents.prompts import render
+from oyster_agents.schemas import ReactionProposal, StrategyKind, UserType
 
 
 def messages_for(role: str, system: dict[str, Any], user: dict[str, Any]) -> list[BaseMessage]:
@@ -29,3 +30,9 @@ def fallback_data() -> dict[str, Any]:
 
     text = resources.files("oyster_agents.prompts").joinpath("fallbacks.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
+
+
+def prior_reaction(user_type: UserType, kind: StrategyKind) -> ReactionProposal:
+    """The documented prior reaction used when simulation fails (``prompts/fallbacks.yaml``)."""
+    entry = fallback_data()["reactions"][user_type.value][kind.value]
+    return ReactionProposal(next_message="", **entry)

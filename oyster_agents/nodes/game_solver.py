@@ -7,7 +7,7 @@ from typing import Any
 
 from oyster_agents.config import GameConfig
 from oyster_agents.game.utility import Reaction, solve
-from oyster_agents.nodes.user_simulator import prior_reaction
+from oyster_agents.nodes._common import prior_reaction
 from oyster_agents.schemas import (
     Fallback,
     ReasoningChain,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from oyster_agents.backends.calls import RoleRuntime
-from oyster_agents.backends.structured import invoke_structured
+from oyster_agents.backends.structured import Structured, invoke_structured
 from oyster_agents.nodes._common import bookkeeping, messages_for
 from oyster_agents.prompts import schema_hint
 from oyster_agents.schemas import (
+    ChatTurn,
     Fallback,
     InteractionForm,
     RiskAssessment,
@@ -36,39 +37,53 @@ def conservative_assessment(query: str, taxonomy: Taxonomy, reason: str = "") ->
     )
 
 
+def assess(
+    runtime: RoleRuntime,
+    taxonomy: Taxonomy,
+    query: str,
+    history: Sequence[ChatTurn] = (),
+    profile: str | None = None,
+) -> Structured[RiskAssessment]:
+    """Assess one message (the node's call, reusable outside the graph, e.g. by the guard).
+
+    The category is resolved against the policy and a missing adapted guideline is replaced by the
+    category's policy text; both repairs are recorded in ``fallbacks``.
+    """
+    categories = "\n".join(f"{c.id}: {c.name}" for c in taxonomy.categories) + f"\n{NONE_CATEGORY}: no risk category"
+    messages = messages_for(
+        ROLE,
+        {"categories": categories, "schema": schema_hint(RiskAssessment)},
+        {"query": query, "history": list(history), "profile": profile},
+    )
+    result = invoke_structured(
+        runtime,
+        messages,
+        RiskAssessment,
+        fallback=lambda reason: conservative_assessment(query, taxonomy, reason),
+        schema_overrides={"category": {"enum": [*taxonomy.ids, NONE_CATEGORY]}},
+    )
+    assessment = result.value
+    extra: list[Fallback] = []
+    resolved = taxonomy.resolve(assessment.category)
+    if resolved is None:
+        extra.append(Fallback(role=ROLE, kind="unknown_category", detail=f"{assessment.category!r} → none"))
+        resolved = NONE_CATEGORY
+    guideline = assessment.adapted_guideline.strip()
+    if len(guideline) < 20:
+        extra.append(Fallback(role=ROLE, kind="policy_guideline", detail="adapted guideline missing; policy text used"))
+        guideline = taxonomy.guideline_for(resolved)
+    result.value = assessment.model_copy(update={"category": resolved, "adapted_guideline": guideline})
+    result.fallbacks = [*result.fallbacks, *extra]
+    return result
+
+
 def make_risk_assessor(runtime: RoleRuntime, taxonomy: Taxonomy) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """Build the ``assess_risk`` node."""
-    categories = "\n".join(f"{c.id}: {c.name}" for c in taxonomy.categories) + f"\n{NONE_CATEGORY}: no risk category"
-    system = {"categories": categories, "schema": schema_hint(RiskAssessment)}
-    overrides = {"category": {"enum": [*taxonomy.ids, NONE_CATEGORY]}}
 
     def assess_risk(state: dict[str, Any]) -> dict[str, Any]:
-        query = state["query"]
-        messages = messages_for(
-            ROLE, system, {"query": query, "history": state.get("history", []), "profile": state.get("profile")}
-        )
-        result = invoke_structured(
-            runtime,
-            messages,
-            RiskAssessment,
-            fallback=lambda reason: conservative_assessment(query, taxonomy, reason),
-            schema_overrides=overrides,
-        )
-        assessment = result.value
-        extra: list[Fallback] = []
-        resolved = taxonomy.resolve(assessment.category)
-        if resolved is None:
-            extra.append(Fallback(role=ROLE, kind="unknown_category", detail=f"{assessment.category!r} → none"))
-            resolved = NONE_CATEGORY
-        base = taxonomy.guideline_for(resolved)
-        guideline = assessment.adapted_guideline.strip()
-        if len(guideline) < 20:
-            extra.append(Fallback(role=ROLE, kind="policy_guideline", detail="adapted guideline missing; policy text used"))
-            guideline = base
-        assessment = assessment.model_copy(update={"category": resolved, "adapted_guideline": guideline})
+        result = assess(runtime, taxonomy, state["query"], state.get("history", []), state.get("profile"))
         update = bookkeeping(result)
-        update["fallbacks"] += extra
-        update["assessment"] = assessment
+        update["assessment"] = result.value
         return update
 
     return assess_risk

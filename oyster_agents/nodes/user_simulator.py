@@ -7,17 +7,11 @@ from typing import Any
 
 from oyster_agents.backends.calls import RoleRuntime
 from oyster_agents.backends.structured import invoke_structured
-from oyster_agents.nodes._common import bookkeeping, fallback_data, messages_for
+from oyster_agents.nodes._common import bookkeeping, messages_for, prior_reaction
 from oyster_agents.prompts import schema_hint
-from oyster_agents.schemas import ReactionProposal, SimulatedReaction, StrategyKind, UserType
+from oyster_agents.schemas import ReactionProposal, SimulatedReaction, UserType
 
 ROLE = "user_simulator"
-
-
-def prior_reaction(user_type: UserType, kind: StrategyKind) -> ReactionProposal:
-    """The documented prior reaction used when simulation fails (``prompts/fallbacks.yaml``)."""
-    entry = fallback_data()["reactions"][user_type.value][kind.value]
-    return ReactionProposal(next_message="", **entry)
 
 
 def make_user_simulator(runtime: RoleRuntime) -> Callable[[dict[str, Any]], dict[str, Any]]:
