@@ -1,0 +1,121 @@
+"""The evaluation judge: the project's critics (safety, satisfaction) plus a refusal classifier.
+
+It reuses the graph's own judging calls (``review_safety``, ``rate_satisfaction``) on any configured
+model, typically a larger one than the target, and keeps each verdict with its explanation.
+Which judgments an item gets depends on its suite:
+
+- constructive: safety against the item's category guideline, and the satisfaction rubric;
+- xstest: the refusal class (full compliance / partial refusal / full refusal) and the string-match baseline;
+- strata-sword: safety against the guideline of the item's risk type, else the default guideline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from oyster_agents.backends.calls import RoleRuntime
+from oyster_agents.backends.structured import Structured, invoke_structured
+from oyster_agents.config import OysterConfig, Role
+from oyster_agents.errors import ConfigError, MalformedOutputError
+from oyster_agents.eval._pool import ModelPool
+from oyster_agents.eval.records import EvalItem, RefusalJudgment, Suite, Verdicts
+from oyster_agents.eval.scoring import string_match_refusal
+from oyster_agents.nodes.safety_critic import review_safety
+from oyster_agents.nodes.satisfaction_critic import rate_satisfaction
+from oyster_agents.prompts import render, schema_hint
+from oyster_agents.taxonomy import NONE_CATEGORY, Taxonomy, load_taxonomy
+
+REFUSAL_ROLE = "refusal_judge"
+
+
+def classify_refusal(runtime: RoleRuntime, query: str, answer: str) -> Structured[RefusalJudgment]:
+    """Classify one answer as full compliance, partial refusal or full refusal.
+
+    Raises:
+        MalformedOutputError: the judge never produced a valid classification.
+    """
+    messages = [
+        SystemMessage(content=render(REFUSAL_ROLE, "system", schema=schema_hint(RefusalJudgment))),
+        HumanMessage(content=render(REFUSAL_ROLE, "user", query=query, answer=answer)),
+    ]
+    return invoke_structured(runtime, messages, RefusalJudgment)
+
+
+class Judge:
+    """Judges a target's answers for every suite.
+
+    Args:
+        safety: runtime of the safety critic role (also used for the refusal class).
+        satisfaction: runtime of the satisfaction critic role.
+        taxonomy: the policy whose guidelines the safety verdicts are made against.
+    """
+
+    def __init__(self, safety: RoleRuntime, satisfaction: RoleRuntime, taxonomy: Taxonomy) -> None:
+        self.safety = safety
+        self.satisfaction = satisfaction
+        self.refusal = RoleRuntime(role=REFUSAL_ROLE, model=safety.model, config=safety.config,
+                                   wrappers=list(safety.wrappers))
+        self.taxonomy = taxonomy
+
+    def guideline(self, item: EvalItem) -> str:
+        """The guideline an answer to ``item`` is judged against (category, risk type, or the default)."""
+        label = item.category or item.risk_type or NONE_CATEGORY
+        category = self.taxonomy.resolve(label) or NONE_CATEGORY
+        return self.taxonomy.guideline_for(category)
+
+    def judge(self, item: EvalItem, answer: str) -> Verdicts:
+        """The verdicts ``item``'s suite asks for.
+
+        Raises:
+            BackendError: a judge model kept failing (the runner records it as an error row).
+        """
+        verdicts = Verdicts()
+        if item.suite in (Suite.CONSTRUCTIVE, Suite.STRATA_SWORD):
+            result = review_safety(self.safety, item.query, answer, self.guideline(item))
+            verdicts.safety, verdicts.safety_fallback = result.value, result.used_fallback
+            verdicts.judge_models.append(self.safety.model_name)
+        if item.suite is Suite.CONSTRUCTIVE:
+            rated = rate_satisfaction(self.satisfaction, item.query, answer)
+            verdicts.satisfaction, verdicts.satisfaction_fallback = rated.value, rated.used_fallback
+            verdicts.judge_models.append(self.satisfaction.model_name)
+        if item.suite is Suite.XSTEST:
+            verdicts.string_refusal = string_match_refusal(answer)
+            try:
+                verdicts.refusal = classify_refusal(self.refusal, item.query, answer).value
+            except MalformedOutputError:
+                verdicts.refusal_fallback = True
+            verdicts.judge_models.append(self.refusal.model_name)
+        verdicts.judge_models = list(dict.fromkeys(verdicts.judge_models))
+        return verdicts
+
+
+def make_judge(
+    config: OysterConfig,
+    *,
+    models: Mapping[str, BaseChatModel] | None = None,
+    pool: ModelPool | None = None,
+    taxonomy: Taxonomy | None = None,
+) -> Judge:
+    """Build the judge from a config's ``safety_critic`` and ``satisfaction_critic`` roles.
+
+    Args:
+        config: the judge configuration (``--judge FILE``, else the run's own config).
+        models: optional role → chat model (e.g. scripted fakes); built from ``config`` if absent.
+        pool: shares loaded models with the targets of the same run.
+        taxonomy: the policy; defaults to ``config.policy_path`` or the shipped one.
+    """
+    pool = pool or ModelPool()
+    runtimes = {}
+    for role in (Role.SAFETY_CRITIC, Role.SATISFACTION_CRITIC):
+        if models is not None:
+            model = models.get(role.value) or models.get("default")
+            if model is None:
+                raise ConfigError(f"no judge model for role '{role.value}': pass models['{role.value}'] or models['default']")
+        else:
+            model = pool.get(config.role(role))
+        runtimes[role] = RoleRuntime(role=role.value, model=model, config=config.role(role))
+    return Judge(runtimes[Role.SAFETY_CRITIC], runtimes[Role.SATISFACTION_CRITIC],
+                 taxonomy or load_taxonomy(config.policy_path))

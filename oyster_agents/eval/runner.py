@@ -1,0 +1,184 @@
+"""Run suites against targets: answer, judge, append one JSONL row per item, resume, then report.
+
+Rows go to ``OUT/items.jsonl``, appended and flushed one by one, so an interrupted run loses at
+most the items in flight; a rerun with the same arguments skips every (target, suite, item) that
+already has a row without an error, and retries the rest. A target or judge failure becomes an
+error row and the run goes on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_core.language_models import BaseChatModel
+from pydantic import ValidationError
+
+from oyster_agents.config import OysterConfig
+from oyster_agents.errors import InputError
+from oyster_agents.eval._pool import ModelPool
+from oyster_agents.eval.judge import Judge, make_judge
+from oyster_agents.eval.records import EvalItem, ItemRecord, Suite
+from oyster_agents.eval.targets import Target, TargetSpec, make_target
+
+ITEMS_FILE = "items.jsonl"
+
+
+@dataclass
+class EvalRun:
+    """What one ``run_eval`` call did."""
+
+    out_dir: Path
+    written: int = 0
+    skipped: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    per_target_seconds: dict[str, float] = field(default_factory=dict)
+    report: Path | None = None
+
+
+def read_records(path: Path) -> list[ItemRecord]:
+    """All rows of an ``items.jsonl`` (a torn last line from a killed run is skipped).
+
+    Raises:
+        InputError: a line other than the last is not a valid record.
+    """
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(ItemRecord.model_validate_json(line))
+        except ValidationError as exc:
+            if number == len(lines):
+                break
+            raise InputError(f"{path}:{number}: not an eval record ({exc.errors()[0]['msg']}); "
+                             "use a fresh --out folder or remove the line") from exc
+    return records
+
+
+def run_eval(
+    suites: Mapping[Suite, Sequence[EvalItem]],
+    targets: Sequence[TargetSpec],
+    out_dir: str | Path,
+    *,
+    config: OysterConfig,
+    judge_config: OysterConfig | None = None,
+    models: Mapping[str, BaseChatModel] | None = None,
+    judge_models: Mapping[str, BaseChatModel] | None = None,
+    concurrency: int = 4,
+    progress: bool = True,
+    report: bool = True,
+) -> EvalRun:
+    """Evaluate every target on every suite's items, then write the report.
+
+    Args:
+        suites: suite → items (already limited).
+        targets: what to evaluate, side by side; labels must be distinct.
+        out_dir: where ``items.jsonl``, ``report.md``, ``report.html`` and ``plots/`` go.
+        config: the run's configuration (graph target, and model targets' decoding settings).
+        judge_config: the judge's configuration; defaults to ``config``.
+        models: role → chat model for the graph target (e.g. scripted fakes).
+        judge_models: role → chat model for the judge (e.g. scripted fakes).
+        concurrency: items answered at once per target (local models batch concurrent calls).
+        progress: show a tqdm bar per target.
+        report: write the report at the end.
+
+    Raises:
+        InputError: duplicate target labels or an unreadable existing ``items.jsonl``.
+    """
+    labels = [t.label for t in targets]
+    dupes = sorted({x for x in labels if labels.count(x) > 1})
+    if dupes:
+        raise InputError(f"several targets are labelled {dupes}; name them with LABEL=TARGET")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / ITEMS_FILE
+    done = {r.key for r in read_records(path) if not r.error}
+    run = EvalRun(out_dir=out)
+    pool = ModelPool()
+    judge: Judge | None = None
+    started = time.perf_counter()
+    for spec in targets:
+        todo = [(s, item) for s, items in suites.items() for item in items if (spec.label, s.value, item.id) not in done]
+        run.skipped += sum(len(items) for items in suites.values()) - len(todo)
+        if not todo:
+            continue
+        t0 = time.perf_counter()
+        if judge is None:
+            judge = make_judge(judge_config or config, models=judge_models, pool=pool)
+        target = make_target(spec, config, pool=pool, models=models)
+        written, errors = _run_target(target, spec, judge, todo, path, concurrency, progress)
+        run.written += written
+        run.errors += errors
+        run.per_target_seconds[spec.label] = time.perf_counter() - t0
+    run.seconds = time.perf_counter() - started
+    if report:
+        from oyster_agents.eval.report import build_report
+
+        run.report = build_report(out)
+    return run
+
+
+def _run_target(
+    target: Target,
+    spec: TargetSpec,
+    judge: Judge,
+    todo: list[tuple[Suite, EvalItem]],
+    path: Path,
+    concurrency: int,
+    progress: bool,
+) -> tuple[int, int]:
+    from tqdm.auto import tqdm
+
+    written = errors = 0
+    bar = tqdm(total=len(todo), desc=f"eval {spec.label}", unit="item", disable=not progress, mininterval=1.0)
+    executor = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="oyster-eval")
+    try:
+        futures: list[Future[ItemRecord]] = [
+            executor.submit(evaluate_item, target, spec, judge, suite, item) for suite, item in todo
+        ]
+        with path.open("a", encoding="utf-8") as handle:
+            for future in as_completed(futures):
+                record = future.result()
+                handle.write(record.model_dump_json() + "\n")
+                handle.flush()
+                written += 1
+                errors += record.error is not None
+                bar.update(1)
+                bar.set_postfix(errors=errors, refresh=False)
+    except BaseException:
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        bar.close()
+    executor.shutdown(wait=True)
+    return written, errors
+
+
+def evaluate_item(target: Target, spec: TargetSpec, judge: Judge, suite: Suite, item: EvalItem) -> ItemRecord:
+    """Answer and judge one item; any failure becomes an error row instead of an exception."""
+    record = ItemRecord(target=spec.label, target_spec=spec.spec, suite=suite, item=item)
+    t0 = time.perf_counter()
+    try:
+        reply = target.answer(item)
+    except Exception as exc:  # one bad item must not end a long run
+        record.error = f"target: {type(exc).__name__}: {exc}"[:2000]
+        record.seconds = time.perf_counter() - t0
+        return record
+    record.seconds = time.perf_counter() - t0
+    record.answer, record.reasoning, record.trace = reply.answer, reply.reasoning, reply.trace
+    t1 = time.perf_counter()
+    try:
+        record.verdicts = judge.judge(item, reply.answer)
+    except Exception as exc:
+        record.error = f"judge: {type(exc).__name__}: {exc}"[:2000]
+    record.judge_seconds = time.perf_counter() - t1
+    return record
+
