@@ -97,7 +97,9 @@ class LocalChatModel(BaseChatModel):
                 return
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
+            from transformers.utils import logging as hf_logging
 
+            hf_logging.disable_progress_bar()  # keep CLI output clean
             path = Path(self.model_path)
             if not (path / "config.json").is_file():
                 raise ConfigError(
