@@ -27,6 +27,7 @@ __all__ = [
     "RoleModelConfig",
     "__version__",
     "build_graph",
+    "configure_tracing",
     "default_model_path",
     "graph_builder",
 ]
@@ -34,11 +35,13 @@ __all__ = [
 if TYPE_CHECKING:
     from oyster_agents.backends.default_model import default_model_path
     from oyster_agents.graphs.constructive import build_graph, graph_builder
+    from oyster_agents.telemetry import configure_tracing
 
 _LAZY = {
     "build_graph": "oyster_agents.graphs.constructive",
     "graph_builder": "oyster_agents.graphs.constructive",
     "default_model_path": "oyster_agents.backends.default_model",
+    "configure_tracing": "oyster_agents.telemetry",
 }
 
 

@@ -20,6 +20,10 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--candidates", type=int, metavar="K", help="number of candidate strategies")
     group.add_argument("--max-tokens", type=int, metavar="N", help="max new tokens per call (default role)")
     group.add_argument(
+        "--trace", choices=["otlp", "console"],
+        help="trace the run with OpenTelemetry: OTLP (OTEL_EXPORTER_OTLP_* settings) or a span tree on stderr",
+    )
+    group.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE",
         help="override any setting, e.g. --set game.beta=3 --set roles.safety_critic.model=judge",
     )
@@ -51,6 +55,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
         loop["candidates"] = args.candidates
     if loop:
         overrides["loop"] = loop
+    if getattr(args, "trace", None):
+        overrides["telemetry"] = {"exporter": args.trace}
     for item in args.set:
         key, sep, raw = item.partition("=")
         if not sep or not key:

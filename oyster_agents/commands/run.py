@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
     """Validate input, build the graph, run it, print the answer or the trace."""
     from oyster_agents.errors import InputError
     from oyster_agents.graphs.constructive import build_graph, recursion_limit, validate_query
+    from oyster_agents.telemetry import configure_from_config
 
     config = config_from_args(args)
     query = validate_query(read_query(args.query), config.loop.max_query_chars)
@@ -33,10 +34,15 @@ def run(args: argparse.Namespace) -> int:
                 history = json.load(handle)
         except (OSError, json.JSONDecodeError) as exc:
             raise InputError(f"cannot read history file {args.history}: {exc}") from exc
-    graph = build_graph(config)
-    result = graph.invoke(
-        {"query": query, "history": history}, config={"recursion_limit": recursion_limit(config)}
-    )
+    tracing = configure_from_config(config.telemetry)  # --trace / telemetry.exporter; None when off
+    try:
+        graph = build_graph(config)
+        result = graph.invoke(
+            {"query": query, "history": history}, config={"recursion_limit": recursion_limit(config)}
+        )
+    finally:
+        if tracing is not None:
+            tracing.shutdown()  # flush: the console tree is printed, OTLP batches are sent
     if args.json:
         json.dump(result["trace"], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

@@ -39,6 +39,7 @@ from oyster_agents.nodes.strategist import kind_for
 from oyster_agents.schemas import ChatTurn, RunTrace, Usage, UserType
 from oyster_agents.state import OysterInput, OysterOutput, OysterState
 from oyster_agents.taxonomy import Taxonomy, load_taxonomy
+from oyster_agents.telemetry import current_trace_id, instrument_builder, instrument_graph
 
 PREPARE = "prepare"
 ASSESS = "assess_risk"
@@ -168,6 +169,7 @@ def graph_builder(
             usage=Usage.from_calls(state.get("usage", []), wall_seconds=time.time() - started),
             fallbacks=state.get("fallbacks", []),
             config={"game": config.game.model_dump(), "loop": config.loop.model_dump()},
+            trace_id=current_trace_id(),
         )
         return {"answer": trace.answer, "trace": trace.model_dump(mode="json")}
 
@@ -198,6 +200,9 @@ def graph_builder(
     graph.add_conditional_edges(SCORE, route_after_score, {REVISE: REVISE, "finalize": FINALIZE})
     graph.add_edge(REVISE, RESPOND)
     graph.add_edge(FINALIZE, END)
+    # Tracing hooks: LLM-call and node spans; a no-op unless telemetry.configure_tracing() ran.
+    instrument_builder(graph, runtimes.values(), NODE_ROLES,
+                       step_nodes=(REVISE, RESPOND, JUDGE_SAFETY, JUDGE_SATISFACTION, SCORE), step_end=SCORE)
     return graph
 
 
@@ -229,7 +234,7 @@ def build_graph(
         >>> out["answer"], out["trace"]["best_iterate"]
     """
     builder = graph_builder(config, models=models, taxonomy=taxonomy, wrappers=wrappers)
-    return builder.compile(checkpointer=checkpointer, name="oyster")
+    return instrument_graph(builder.compile(checkpointer=checkpointer, name="oyster"))  # root span per run
 
 
 def recursion_limit(config: OysterConfig) -> int:

@@ -1,0 +1,154 @@
+"""OpenTelemetry tracing of every run, in the GenAI semantic conventions.
+
+Spans: one ``invoke_workflow oyster`` root per run, one ``invoke_agent <role>`` per agent node, one
+``lingo_bp.step`` per Lingo-BP iterate (respond, critics, score; revise opens the next one) and one
+``chat <model>`` per LLM call. Critic judgments are ``gen_ai.evaluation.result`` events; the risk
+assessment and the chosen strategy are ``oyster.*`` attributes. Metrics:
+``gen_ai.client.token.usage`` and ``gen_ai.client.operation.duration``.
+
+Nothing is imported or installed until :func:`configure_tracing` is called; graphs built while
+tracing is off carry no wrappers at all.
+
+Example:
+    >>> from oyster_agents import OysterConfig, build_graph
+    >>> from oyster_agents.telemetry import configure_tracing
+    >>> tracing = configure_tracing("otlp", endpoint="http://localhost:4318")
+    >>> build_graph(OysterConfig()).invoke({"query": "..."})
+    >>> tracing.shutdown()  # flush before exit
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from oyster_agents.telemetry._state import active
+
+if TYPE_CHECKING:
+    from oyster_agents.config import TelemetryConfig
+    from oyster_agents.telemetry.spans import Tracing
+
+__all__ = [
+    "active_tracing",
+    "configure_from_config",
+    "configure_tracing",
+    "current_trace_id",
+    "disable_tracing",
+    "instrument_builder",
+    "instrument_graph",
+]
+
+
+def configure_tracing(
+    exporter: str | None = None,
+    endpoint: str | None = None,
+    capture_content: bool | None = None,
+    *,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
+) -> Tracing:
+    """Switch tracing on for every graph built from now on.
+
+    Args:
+        exporter: ``"otlp"`` (OTLP over HTTP/protobuf), ``"console"`` (a span tree per run on
+            stderr) or ``"none"`` (export through the application's own provider only).
+            Defaults to ``OTEL_TRACES_EXPORTER``, else ``"otlp"``.
+        endpoint: the OTLP base URL, e.g. ``http://localhost:4318``; defaults to the
+            ``OTEL_EXPORTER_OTLP_*`` variables, else ``http://localhost:4318``.
+        capture_content: record prompts and completions (``gen_ai.input.messages`` and
+            ``gen_ai.output.messages``) and model-written text such as critic explanations.
+            Off unless this is true or ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``.
+        tracer_provider: use this provider (the exporter is added to it) instead of the global one.
+        meter_provider: use this provider for the GenAI metrics instead of the global one.
+
+    Returns:
+        The :class:`~oyster_agents.telemetry.spans.Tracing` handle; call ``shutdown()`` before
+        exit to flush.
+
+    Raises:
+        ConfigError: an unknown exporter name, or a protocol whose exporter is not installed.
+
+    A global ``TracerProvider`` that the application already set is kept as it is (its own
+    processors export our spans; no exporter is added to it). With no application provider, one
+    is created with the chosen exporter and set globally, so other instrumentation nests under
+    our spans. ``exporter="none"`` with no provider anywhere leaves tracing off.
+    """
+    from oyster_agents.telemetry.setup import configure
+
+    return configure(
+        exporter, endpoint, capture_content, tracer_provider=tracer_provider, meter_provider=meter_provider
+    )
+
+
+def configure_from_config(settings: TelemetryConfig) -> Tracing | None:
+    """``configure_tracing`` from ``OysterConfig.telemetry``; ``None`` (nothing done) when its exporter is ``none``."""
+    if settings.exporter == "none":
+        return None
+    return configure_tracing(settings.exporter, settings.endpoint, settings.capture_content or None)
+
+
+def disable_tracing() -> None:
+    """Switch tracing off: instrumented graphs run untraced; installed exporters are flushed and stopped."""
+    if active() is None:
+        return
+    from oyster_agents.telemetry.setup import disable
+
+    disable()
+
+
+def active_tracing() -> Tracing | None:
+    """The active tracing, or ``None`` when tracing is off."""
+    return active()
+
+
+def current_trace_id() -> str | None:
+    """The trace id (32 hex digits) of the span current in this context, if any.
+
+    It is the id of our run span when tracing is on, or of an application span around the run.
+    """
+    trace_api = sys.modules.get("opentelemetry.trace")
+    if trace_api is None:  # nobody imported OpenTelemetry, so no span can be current
+        return None
+    span_context = trace_api.get_current_span().get_span_context()
+    return f"{span_context.trace_id:032x}" if span_context.is_valid else None
+
+
+def instrument_builder(
+    graph: Any,
+    runtimes: Iterable[Any],
+    node_roles: Mapping[str, str],
+    *,
+    step_nodes: Iterable[str] = (),
+    step_end: str | None = None,
+) -> None:
+    """Add the LLM-call wrapper to each runtime and wrap the agent nodes; a no-op when tracing is off.
+
+    Args:
+        graph: the uncompiled ``StateGraph``.
+        runtimes: the role runtimes its nodes call (``RoleRuntime``; ``wrappers`` gets the tracer).
+        node_roles: node name → agent role; each such node gets an ``invoke_agent <role>`` span.
+        step_nodes: the nodes that make up one Lingo-BP step (the first to run opens the step span).
+        step_end: the node after which the step span ends.
+    """
+    if active() is None:
+        return
+    from oyster_agents.telemetry.graph import wrap_nodes
+    from oyster_agents.telemetry.spans import trace_call
+
+    for runtime in runtimes:
+        if trace_call not in runtime.wrappers:
+            runtime.wrappers.append(trace_call)
+    wrap_nodes(graph, node_roles, step_nodes, step_end)
+
+
+def instrument_graph(compiled: Any) -> Any:
+    """Give a compiled graph its ``invoke_workflow`` root span per run; a no-op when tracing is off.
+
+    ``build_graph`` does this itself; call it when you compile a ``graph_builder`` graph yourself.
+    """
+    if active() is None:
+        return compiled
+    from oyster_agents.telemetry.graph import traced_graph
+
+    return traced_graph(compiled)

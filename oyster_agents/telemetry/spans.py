@@ -1,0 +1,258 @@
+"""The tracing handle and the LLM-call span: one ``chat <model>`` span per model call.
+
+:func:`trace_call` is a ``RoleRuntime`` wrapper (``wrapper(invoke) -> invoke``), so every call of
+every role, re-asks and transport retries included, is covered at the one choke point
+(``backends.calls.call_model``). Each wrapper looks up the active :class:`Tracing` when it runs:
+after ``disable_tracing()`` an instrumented graph runs untraced, and a new ``configure_tracing()``
+takes effect at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from langgraph.errors import GraphBubbleUp
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from oyster_agents.telemetry import _attributes as A
+from oyster_agents.telemetry._redact import host_and_port, redact
+from oyster_agents.telemetry._scope import current_scope
+from oyster_agents.telemetry._state import active
+from oyster_agents.telemetry.metrics import GenAIMetrics
+
+log = logging.getLogger("oyster_agents.telemetry")
+
+class Tracing:
+    """What the wrappers need: a tracer, the GenAI metrics and the content switch.
+
+    Built by ``configure_tracing``; ``shutdown()`` flushes and stops what that call installed.
+    """
+
+    def __init__(
+        self,
+        tracer: trace.Tracer,
+        metrics: GenAIMetrics,
+        *,
+        capture_content: bool = False,
+        closers: Sequence[Any] = (),
+    ) -> None:
+        self.tracer = tracer
+        self.metrics = metrics
+        self.capture_content = capture_content
+        self._closers = list(closers)
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Export what is buffered now; False if an exporter did not finish in time."""
+        ok = True
+        for closer in self._closers:
+            flush = getattr(closer, "force_flush", None)
+            if flush is not None:
+                ok = bool(flush(timeout_millis)) and ok
+        return ok
+
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Flush and stop what this tracing installed, waiting at most about ``timeout_s``.
+
+        An unreachable collector would otherwise hold the process for the exporters' full retry
+        budget; past the deadline the exporters are stopped and unsent data is dropped.
+        """
+        closers, self._closers = self._closers, []
+        if not closers:
+            return
+        worker = threading.Thread(
+            target=lambda: [closer.shutdown() for closer in closers], name="oyster-telemetry-shutdown", daemon=True
+        )
+        worker.start()
+        worker.join(timeout_s)
+        if worker.is_alive():
+            for closer in closers:
+                interrupt = getattr(closer, "interrupt", None)
+                if interrupt is not None:
+                    interrupt()
+            worker.join(2.0)
+            log.warning("telemetry export did not finish within %.0f s (collector unreachable?); "
+                        "unsent spans and metrics were dropped", timeout_s)
+
+    # ---- one LLM call ---------------------------------------------------------------------------
+    def call(self, invoke: Callable[..., Any], runtime: Any, messages: list[Any], kwargs: dict[str, Any]) -> Any:
+        """Run one model call inside a ``chat <model>`` span and record the two metrics."""
+        model = runtime.model
+        request_model = runtime.model_name
+        attrs: dict[str, Any] = {
+            A.OPERATION_NAME: A.OP_CHAT,
+            A.PROVIDER_NAME: provider_name(model),
+            A.REQUEST_MODEL: request_model,
+        }
+        host, port = host_and_port(getattr(runtime.config, "base_url", None))
+        if host:
+            attrs[A.SERVER_ADDRESS] = host
+            if port:
+                attrs[A.SERVER_PORT] = port
+        metric_attrs = dict(attrs)
+        attrs[A.AGENT_NAME] = runtime.role
+        temperature = kwargs.get("temperature", getattr(model, "temperature", None))
+        if isinstance(temperature, (int, float)) and not isinstance(temperature, bool):
+            attrs[A.REQUEST_TEMPERATURE] = float(temperature)
+        max_tokens = kwargs.get("max_tokens") or getattr(model, "max_tokens", None)
+        if isinstance(max_tokens, int) and not isinstance(max_tokens, bool):
+            attrs[A.REQUEST_MAX_TOKENS] = max_tokens
+        kind = SpanKind.CLIENT if host else SpanKind.INTERNAL
+        secrets = _secrets_of(runtime)
+        with self.tracer.start_as_current_span(
+            f"{A.OP_CHAT} {request_model}", kind=kind, attributes=attrs,
+            record_exception=False, set_status_on_exception=False,
+        ) as span:
+            if self.capture_content:
+                system, chat = _input_messages(messages)
+                if system:
+                    span.set_attribute(A.SYSTEM_INSTRUCTIONS, system)
+                span.set_attribute(A.INPUT_MESSAGES, chat)
+            started = time.perf_counter()
+            try:
+                message = invoke(runtime, messages, kwargs)
+            except BaseException as exc:
+                error = record_error(span, exc, secrets)
+                if error is not None:
+                    self.metrics.record({**metric_attrs, A.ERROR_TYPE: error}, time.perf_counter() - started)
+                raise
+            seconds = time.perf_counter() - started
+            meta = getattr(message, "response_metadata", None) or {}
+            response_model = meta.get("model_name") or meta.get("model")
+            if isinstance(response_model, str) and response_model:
+                span.set_attribute(A.RESPONSE_MODEL, response_model)
+                metric_attrs[A.RESPONSE_MODEL] = response_model
+            response_id = meta.get("id")
+            if isinstance(response_id, str) and response_id:
+                span.set_attribute(A.RESPONSE_ID, response_id)
+            finish = meta.get("finish_reason") or meta.get("stop_reason")
+            if isinstance(finish, str) and finish:
+                span.set_attribute(A.RESPONSE_FINISH_REASONS, [finish])
+            usage = getattr(message, "usage_metadata", None) or {}
+            tokens_in = _int_or_none(usage.get("input_tokens"))
+            tokens_out = _int_or_none(usage.get("output_tokens"))
+            if tokens_in is not None:
+                span.set_attribute(A.USAGE_INPUT_TOKENS, tokens_in)
+            if tokens_out is not None:
+                span.set_attribute(A.USAGE_OUTPUT_TOKENS, tokens_out)
+            if self.capture_content:
+                span.set_attribute(A.OUTPUT_MESSAGES, _output_messages(message, finish))
+            self.metrics.record(metric_attrs, seconds, tokens_in, tokens_out)
+            scope = current_scope()
+            if scope is not None:
+                scope.add_usage(tokens_in or 0, tokens_out or 0)
+            return message
+
+
+def trace_call(invoke: Callable[..., Any]) -> Callable[..., Any]:
+    """The ``RoleRuntime`` wrapper: each model call becomes a ``chat <model>`` span."""
+
+    def traced_invoke(runtime: Any, messages: list[Any], kwargs: dict[str, Any]) -> Any:
+        tracing = active()
+        if tracing is None:
+            return invoke(runtime, messages, kwargs)
+        return tracing.call(invoke, runtime, messages, kwargs)
+
+    return traced_invoke
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+def record_error(span: trace.Span, exc: BaseException, secrets: Iterable[str] = ()) -> str | None:
+    """Mark a span failed: status, ``error.type`` and a redacted exception event.
+
+    Returns the error type, or ``None`` for LangGraph's control-flow signals (interrupts), which
+    are not failures.
+    """
+    if isinstance(exc, GraphBubbleUp):
+        return None
+    error_type = _error_type(exc)
+    message = redact(str(exc), secrets)[:2000]
+    span.set_attribute(A.ERROR_TYPE, error_type)
+    span.set_status(Status(StatusCode.ERROR, f"{error_type}: {message}"[:500]))
+    stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    span.add_event("exception", {
+        "exception.type": error_type,
+        "exception.message": message,
+        "exception.stacktrace": redact(stack, secrets)[-8000:],
+    })
+    return error_type
+
+
+def _error_type(exc: BaseException) -> str:
+    cls = type(exc)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def provider_name(model: Any) -> str:
+    """``gen_ai.provider.name`` for a LangChain chat model."""
+    name = type(model).__name__
+    known = {
+        "ChatOpenAI": "openai",
+        "AzureChatOpenAI": "azure.ai.openai",
+        "ChatAnthropic": "anthropic",
+        "ChatMistralAI": "mistral_ai",
+        "ChatGroq": "groq",
+        "ChatDeepSeek": "deepseek",
+        "LocalChatModel": "transformers",
+        "ScriptedChatModel": "oyster.scripted",
+    }
+    if name in known:
+        return known[name]
+    try:
+        llm_type = model._llm_type
+    except Exception:  # a model without the LangChain identifier
+        llm_type = None
+    return llm_type if isinstance(llm_type, str) and llm_type else name
+
+
+def _secrets_of(runtime: Any) -> list[str]:
+    key = getattr(getattr(runtime, "config", None), "api_key", None)
+    if key is None:
+        return []
+    value = key.get_secret_value() if hasattr(key, "get_secret_value") else str(key)
+    return [value] if value else []
+
+
+_ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool", "function": "tool"}
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part if isinstance(part, str) else str(part.get("text", "")) for part in content
+                       if isinstance(part, (str, dict)))
+    return str(content)
+
+
+def _input_messages(messages: Sequence[Any]) -> tuple[str | None, str]:
+    system: list[dict[str, str]] = []
+    chat: list[dict[str, Any]] = []
+    for message in messages:
+        role = _ROLES.get(getattr(message, "type", ""), "user")
+        part = {"type": "text", "content": _text(getattr(message, "content", message))}
+        if role == "system":
+            system.append(part)
+        else:
+            chat.append({"role": role, "parts": [part]})
+    return (json.dumps(system, ensure_ascii=False) if system else None), json.dumps(chat, ensure_ascii=False)
+
+
+def _output_messages(message: Any, finish: Any) -> str:
+    out = {
+        "role": "assistant",
+        "parts": [{"type": "text", "content": _text(getattr(message, "content", ""))}],
+        "finish_reason": finish if isinstance(finish, str) and finish else "stop",
+    }
+    return json.dumps([out], ensure_ascii=False)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
