@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BackendError",
     "ConfigError",
+    "ConstructiveGuard",
     "InputError",
     "MalformedOutputError",
     "OysterConfig",
@@ -35,9 +36,11 @@ __all__ = [
 if TYPE_CHECKING:
     from oyster_agents.backends.default_model import default_model_path
     from oyster_agents.graphs.constructive import build_graph, graph_builder
+    from oyster_agents.guard import ConstructiveGuard
     from oyster_agents.telemetry import configure_tracing
 
 _LAZY = {
+    "ConstructiveGuard": "oyster_agents.guard",
     "build_graph": "oyster_agents.graphs.constructive",
     "graph_builder": "oyster_agents.graphs.constructive",
     "default_model_path": "oyster_agents.backends.default_model",

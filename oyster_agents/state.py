@@ -24,7 +24,11 @@ from oyster_agents.schemas import (
 
 
 class OysterInput(TypedDict):
-    """What a caller passes in. ``history`` holds prior turns (dicts with role and content)."""
+    """What a caller passes in. ``history`` holds prior turns (dicts with role and content).
+
+    With a checkpointer and a ``thread_id``, leave ``history`` out after the first turn: the
+    thread's own history (which each run extends) is used. Passing it replaces that history.
+    """
 
     query: str
     history: NotRequired[list[ChatTurn | dict[str, str]]]
@@ -33,10 +37,13 @@ class OysterInput(TypedDict):
 
 
 class OysterOutput(TypedDict):
-    """What a run returns: the final answer and the full trace (a ``RunTrace`` as a dict)."""
+    """What a run returns: the final answer, the full trace (a ``RunTrace`` as a dict) and the
+    conversation so far (the prior turns plus this query and answer), ready for the next turn.
+    """
 
     answer: str
     trace: dict[str, Any]
+    history: list[ChatTurn]
 
 
 class OysterState(TypedDict, total=False):
@@ -64,6 +71,7 @@ class OysterState(TypedDict, total=False):
     fallbacks: Annotated[list[Fallback], operator.add]
     answer: str
     trace: dict[str, Any]
+    review: dict[str, Any] | None  # a human reviewer's decision (graphs/review.py), JSON-ready
 
 
 class StrategyTask(TypedDict):

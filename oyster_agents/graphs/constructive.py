@@ -10,7 +10,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Send
+from langgraph.types import Overwrite, Send
 
 from oyster_agents.backends.calls import RoleRuntime
 from oyster_agents.config import OysterConfig, Role
@@ -25,6 +25,8 @@ from oyster_agents.graphs.lingo_bp import (
     make_scorer,
     route_after_score,
 )
+from oyster_agents.graphs.progress import add_progress_events
+from oyster_agents.graphs.review import REVIEW, ReviewRule, apply_review, is_high_risk, make_review_node
 from oyster_agents.nodes import (
     make_game_solver,
     make_responder,
@@ -100,6 +102,7 @@ def graph_builder(
     models: Mapping[str, BaseChatModel] | None = None,
     taxonomy: Taxonomy | None = None,
     wrappers: list[Any] | None = None,
+    approve_high_risk: bool | ReviewRule = False,
 ) -> StateGraph:
     """Assemble the constructive-safety graph without compiling it.
 
@@ -108,6 +111,8 @@ def graph_builder(
         models: role name (or ``"default"``) → any LangChain chat model; built from config if omitted.
         taxonomy: the policy; defaults to ``config.policy_path`` or the shipped policy.
         wrappers: call wrappers applied to every model call (tracing uses this).
+        approve_high_risk: add a ``review`` node that pauses high-risk answers (R2 or severity ≥ 3,
+            or your own ``rule(assessment) -> bool``) for a human decision; needs a checkpointer.
 
     Returns:
         An uncompiled ``StateGraph``; compile it with your own checkpointer.
@@ -131,6 +136,9 @@ def graph_builder(
             "started_at": time.time(),
             "profile": state.get("profile"),
             "id": state.get("id"),
+            # A checkpointed thread keeps its channels between turns: start this run's lists empty.
+            **{key: Overwrite([]) for key in ("candidates", "reactions", "iterates", "usage", "fallbacks")},
+            "review": None,
         }
 
     def fan_out_strategies(state: dict[str, Any]) -> list[Send]:
@@ -171,7 +179,11 @@ def graph_builder(
             config={"game": config.game.model_dump(), "loop": config.loop.model_dump()},
             trace_id=current_trace_id(),
         )
-        return {"answer": trace.answer, "trace": trace.model_dump(mode="json")}
+        trace = apply_review(trace, state.get("review"))  # a human's decision, if one was asked for
+        # Multi-turn memory: the next run on a checkpointed thread starts from this history.
+        history = [*trace.history, ChatTurn(role="user", content=trace.query),
+                   ChatTurn(role="assistant", content=trace.answer)]
+        return {"answer": trace.answer, "trace": trace.model_dump(mode="json"), "history": history}
 
     graph = StateGraph(OysterState, input_schema=OysterInput, output_schema=OysterOutput)
     graph.add_node(PREPARE, prepare)
@@ -197,9 +209,15 @@ def graph_builder(
     graph.add_edge(RESPOND, JUDGE_SAFETY)
     graph.add_edge(RESPOND, JUDGE_SATISFACTION)
     graph.add_edge([JUDGE_SAFETY, JUDGE_SATISFACTION], SCORE)
-    graph.add_conditional_edges(SCORE, route_after_score, {REVISE: REVISE, "finalize": FINALIZE})
+    after_loop = FINALIZE
+    if approve_high_risk:  # human review of high-risk answers before they leave (graphs/review.py)
+        graph.add_node(REVIEW, make_review_node(is_high_risk if approve_high_risk is True else approve_high_risk))
+        graph.add_edge(REVIEW, FINALIZE)
+        after_loop = REVIEW
+    graph.add_conditional_edges(SCORE, route_after_score, {REVISE: REVISE, "finalize": after_loop})
     graph.add_edge(REVISE, RESPOND)
     graph.add_edge(FINALIZE, END)
+    add_progress_events(graph, config.loop.max_steps)  # "assessing risk…" on stream_mode="custom"
     # Tracing hooks: LLM-call and node spans; a no-op unless telemetry.configure_tracing() ran.
     instrument_builder(graph, runtimes.values(), NODE_ROLES,
                        step_nodes=(REVISE, RESPOND, JUDGE_SAFETY, JUDGE_SATISFACTION, SCORE), step_end=SCORE)
@@ -213,6 +231,7 @@ def build_graph(
     taxonomy: Taxonomy | None = None,
     checkpointer: Any = None,
     wrappers: list[Any] | None = None,
+    approve_high_risk: bool | ReviewRule = False,
 ) -> Any:
     """Build and compile the constructive-safety graph.
 
@@ -222,10 +241,13 @@ def build_graph(
         taxonomy: optional policy; defaults to the configured or shipped one.
         checkpointer: optional LangGraph checkpointer (multi-turn memory, resume).
         wrappers: optional call wrappers applied to every model call.
+        approve_high_risk: pause high-risk answers for a human (see ``graphs/review.py``);
+            needs ``checkpointer``.
 
     Returns:
         A compiled LangGraph graph: ``invoke``, ``ainvoke``, ``stream`` and ``batch`` take
-        ``{"query": ..., "history": [...]}`` and return ``{"answer": ..., "trace": {...}}``.
+        ``{"query": ..., "history": [...]}`` and return ``{"answer": ..., "trace": {...},
+        "history": [...]}``.
 
     Example:
         >>> from oyster_agents import OysterConfig, build_graph
@@ -233,7 +255,13 @@ def build_graph(
         >>> out = graph.invoke({"query": "Is it safe to rub a feverish toddler with alcohol?"})
         >>> out["answer"], out["trace"]["best_iterate"]
     """
-    builder = graph_builder(config, models=models, taxonomy=taxonomy, wrappers=wrappers)
+    if approve_high_risk and not checkpointer:
+        raise ConfigError(
+            "approve_high_risk pauses runs for a human, which needs a checkpointer: pass "
+            "checkpointer=InMemorySaver() or oyster_agents.server.sqlite_checkpointer('oyster.db')"
+        )
+    builder = graph_builder(config, models=models, taxonomy=taxonomy, wrappers=wrappers,
+                            approve_high_risk=approve_high_risk)
     return instrument_graph(builder.compile(checkpointer=checkpointer, name="oyster"))  # root span per run
 
 

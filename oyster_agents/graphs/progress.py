@@ -1,0 +1,86 @@
+"""Progress events: each node announces itself on LangGraph's ``custom`` stream as it starts.
+
+A UI streams with ``stream_mode=["updates", "custom"]`` and shows "assessing risk…",
+"simulating users…", "revising (2/3)…"; ``updates`` then tells it when each node finished. Outside
+``stream_mode="custom"`` the writer is a no-op, so the events cost nothing.
+
+Event shape (a plain dict, JSON-ready)::
+
+    {"type": "oyster.progress", "node": "revise", "label": "revising (2/3)",
+     "step": 2, "max_steps": 3}
+
+``step`` and ``max_steps`` appear on the Lingo-BP nodes only; the fan-out nodes add the branch
+they run (``candidate`` for strategies, ``candidate`` and ``user_type`` for simulations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_core.runnables import Runnable, RunnableConfig
+from langgraph.config import get_stream_writer
+
+EVENT_TYPE = "oyster.progress"
+
+LABELS: dict[str, str] = {
+    "prepare": "reading the message",
+    "assess_risk": "assessing risk",
+    "propose_strategy": "drafting strategies",
+    "collect_candidates": "collecting strategies",
+    "simulate_user": "simulating users",
+    "solve_game": "choosing a strategy",
+    "respond": "writing the answer",
+    "judge_safety": "checking safety",
+    "judge_satisfaction": "checking helpfulness",
+    "score_iterate": "scoring the answer",
+    "revise": "revising",
+    "review": "waiting for human review",
+    "finalize": "finishing",
+}
+
+# Nodes that belong to one Lingo-BP iterate; their events carry the iterate number.
+STEP_NODES = frozenset({"respond", "judge_safety", "judge_satisfaction", "score_iterate", "revise"})
+
+
+def progress_event(node: str, state: Any, max_steps: int) -> dict[str, Any]:
+    """The event a node emits when it starts, from its input (the state or a ``Send`` payload)."""
+    label = LABELS.get(node, node.replace("_", " "))
+    event: dict[str, Any] = {"type": EVENT_TYPE, "node": node, "label": label}
+    if not isinstance(state, Mapping):
+        return event
+    if node in STEP_NODES:
+        # The iterate being produced: it joins ``iterates`` only after scoring, and ``revise``
+        # (after iterate n was scored) already works toward iterate n + 1.
+        step = min(len(state.get("iterates") or []) + 1, max_steps)
+        event.update(step=step, max_steps=max_steps, label=f"{label} ({step}/{max_steps})")
+    elif node == "propose_strategy" and "index" in state:
+        event["candidate"] = state["index"]
+    elif node == "simulate_user" and "candidate" in state:
+        event.update(candidate=getattr(state["candidate"], "index", None), user_type=state.get("user_type"))
+    return event
+
+
+class _Announced(Runnable[Any, Any]):
+    """A node that writes its progress event, then runs unchanged."""
+
+    def __init__(self, inner: Runnable[Any, Any], node: str, max_steps: int) -> None:
+        self.inner = inner
+        self.node = node
+        self.max_steps = max_steps
+        self.name = node
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        get_stream_writer()(progress_event(self.node, input, self.max_steps))
+        return self.inner.invoke(input, config, **kwargs)
+
+    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        get_stream_writer()(progress_event(self.node, input, self.max_steps))
+        return await self.inner.ainvoke(input, config, **kwargs)
+
+
+def add_progress_events(graph: Any, max_steps: int) -> None:
+    """Make every node of an uncompiled ``StateGraph`` announce itself on the ``custom`` stream."""
+    for name, spec in graph.nodes.items():
+        if not isinstance(spec.runnable, _Announced):
+            spec.runnable = _Announced(spec.runnable, name, max_steps)

@@ -1,0 +1,483 @@
+"""ConstructiveGuard: constructive safety around the chat model an app already has.
+
+Every turn is risk-assessed first (one structured call of the risk assessor). Low-risk turns go
+straight to the app's model, unchanged: its tools, streaming and usage metadata pass through.
+Risky turns are answered by the constructive-safety graph, with the conversation's earlier turns
+as history. The guard is itself a LangChain chat model, so it drops into chains and agents
+(``invoke``, ``ainvoke``, ``stream``, ``astream``, ``batch``, ``bind_tools``).
+
+Each returned message carries ``response_metadata["oyster"]``: the route taken (``"direct"`` or
+``"constructive"``), the assessment summary and, for the graph route, the run id, a summary of
+the trace and (with ``include_trace=True``) the trace itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.callbacks import (
+    AsyncCallbackManager,
+    AsyncCallbackManagerForLLMRun,
+    CallbackManager,
+    CallbackManagerForLLMRun,
+)
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from oyster_agents.config import OysterConfig, Role
+from oyster_agents.errors import ConfigError, InputError
+from oyster_agents.schemas import ChatTurn, RiskAssessment, RiskLevel
+from oyster_agents.taxonomy import Taxonomy
+
+DIRECT = "direct"
+CONSTRUCTIVE = "constructive"
+METADATA_KEY = "oyster"
+_LEVEL_RANK = {RiskLevel.R0: 0, RiskLevel.R1: 1, RiskLevel.R2: 2}
+# LangGraph's "messages" stream skips runs tagged so: the guard streams its own answer once, and
+# the safety agents' JSON never reaches a user's screen.
+_NOSTREAM = "nostream"
+
+
+class RouteRule(BaseModel):
+    """Which assessments are low risk, i.e. go straight to the app's model.
+
+    A turn is low risk when all three hold: level at most ``max_level``, severity at most
+    ``max_severity`` and the malicious posterior below ``max_malicious``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_level: RiskLevel = RiskLevel.R0
+    max_severity: int = Field(default=1, ge=0, le=4)
+    max_malicious: float = Field(default=0.25, ge=0.0, le=1.0)
+
+    def is_low_risk(self, assessment: RiskAssessment) -> bool:
+        """True when the turn may skip the constructive graph."""
+        return (
+            _LEVEL_RANK[assessment.level] <= _LEVEL_RANK[self.max_level]
+            and assessment.severity <= self.max_severity
+            and assessment.user_type_posterior.malicious < self.max_malicious
+        )
+
+
+@dataclass
+class Turn:
+    """The latest user message and the conversation before it."""
+
+    query: str
+    history: list[ChatTurn]
+
+    def key(self) -> str:
+        """A digest of the turn: tool-loop steps that follow one user message share it."""
+        data = [self.query, [(t.role, t.content) for t in self.history]]
+        return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Decision:
+    """The assessment of one turn and the route it implies."""
+
+    assessment: RiskAssessment
+    low_risk: bool
+    cached: bool = False
+    fallbacks: list[str] = field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def metadata(self) -> dict[str, Any]:
+        a = self.assessment
+        return {
+            "route": DIRECT if self.low_risk else CONSTRUCTIVE,
+            "assessment": {
+                "category": a.category,
+                "level": a.level.value,
+                "severity": a.severity,
+                "interaction_form": a.interaction_form.value,
+                "malicious": round(a.user_type_posterior.malicious, 4),
+            },
+            "assessment_cached": self.cached,
+            "assessment_usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens},
+            "assessment_fallbacks": list(self.fallbacks),
+        }
+
+
+@dataclass
+class _Shared:
+    """Lazily built parts, shared by a guard and its ``bind_tools`` copies."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    graph: Any = None
+    assessor: Any = None
+    taxonomy: Taxonomy | None = None
+    models: Mapping[str, BaseChatModel] | None = None
+    cache: OrderedDict[str, Decision] = field(default_factory=OrderedDict)
+
+
+class ConstructiveGuard(BaseChatModel):
+    """A chat model that routes risky turns through the constructive-safety graph.
+
+    Args:
+        model: the app's chat model (or a runnable such as ``model.bind_tools(...)``).
+        config: the graph's configuration (loop budget, game weights, role models).
+        models: role → chat model for the assessor and the graph (``"default"`` covers the rest);
+            built from ``config`` when omitted.
+        taxonomy: the policy; defaults to ``config.policy_path`` or the shipped one.
+        rule: which assessments count as low risk.
+        include_trace: put the full ``RunTrace`` dict in the metadata of graph answers.
+        on_trace: called with each graph trace (e.g. to append it to a JSONL file for distillation).
+        wrappers: call wrappers for every safety-agent model call (tracing).
+        cache_size: assessments remembered per turn, so the steps of one tool loop assess once.
+
+    Example:
+        >>> from oyster_agents.guard import ConstructiveGuard
+        >>> guard = ConstructiveGuard(model=app_llm, models={"default": app_llm})
+        >>> reply = guard.invoke([("user", "Can I take ibuprofen with my blood thinner?")])
+        >>> reply.response_metadata["oyster"]["route"]
+        'constructive'
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    model: Runnable[Any, Any]
+    config: OysterConfig = Field(default_factory=OysterConfig)
+    models: dict[str, BaseChatModel] | None = None
+    taxonomy: Taxonomy | None = None
+    rule: RouteRule = Field(default_factory=RouteRule)
+    include_trace: bool = False
+    on_trace: Callable[[dict[str, Any]], Any] | None = None
+    wrappers: list[Any] = Field(default_factory=list)
+    cache_size: int = Field(default=256, ge=0)
+
+    _shared: _Shared = PrivateAttr(default_factory=_Shared)
+
+    @property
+    def _llm_type(self) -> str:
+        return "oyster-constructive-guard"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model": _name_of(self.model), "rule": self.rule.model_dump(mode="json")}
+
+    # ---- LangChain interface -----------------------------------------------------------------
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> "ConstructiveGuard":
+        """Bind tools to the app's model; low-risk turns may call them, graph answers are plain text."""
+        if tool_choice is not None:
+            kwargs["tool_choice"] = tool_choice
+        return self.model_copy(update={"model": self.model.bind_tools(tools, **kwargs)})  # type: ignore[attr-defined]
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        turn = split_turn(messages)
+        config = _inner_config(run_manager)
+        decision = self._decide(turn, config)
+        if decision.low_risk:
+            reply = self.model.invoke(messages, config, stop=stop, **kwargs)
+            return _result(_tagged(_as_ai(reply), decision.metadata()))
+        out = self._graph().invoke(self._graph_input(turn), self._graph_config(config))
+        return _result(self._graph_message(out, decision))
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        turn = split_turn(messages)
+        config = _inner_config(run_manager)
+        decision = await self._adecide(turn, config)
+        if decision.low_risk:
+            reply = await self.model.ainvoke(messages, config, stop=stop, **kwargs)
+            return _result(_tagged(_as_ai(reply), decision.metadata()))
+        out = await self._graph().ainvoke(self._graph_input(turn), self._graph_config(config))
+        return _result(self._graph_message(out, decision))
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        turn = split_turn(messages)
+        config = _inner_config(run_manager)
+        decision = self._decide(turn, config)
+        if decision.low_risk:
+            chunks = self.model.stream(messages, config, stop=stop, **kwargs)
+            yield from _tag_first(chunks, decision.metadata())
+            return
+        out = self._graph().invoke(self._graph_input(turn), self._graph_config(config))
+        yield _as_chunk(self._graph_message(out, decision))
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        turn = split_turn(messages)
+        config = _inner_config(run_manager)
+        decision = await self._adecide(turn, config)
+        if decision.low_risk:
+            metadata: dict[str, Any] | None = decision.metadata()
+            async for chunk in self.model.astream(messages, config, stop=stop, **kwargs):
+                yield _chunk_of(chunk, metadata)
+                metadata = None
+            if metadata is not None:  # the app's model streamed nothing
+                yield _chunk_of(AIMessageChunk(content=""), metadata)
+            return
+        out = await self._graph().ainvoke(self._graph_input(turn), self._graph_config(config))
+        yield _as_chunk(self._graph_message(out, decision))
+
+    # ---- routing -------------------------------------------------------------------------------
+    def assess(self, messages: Sequence[BaseMessage]) -> Decision:
+        """Assess the latest turn of a conversation without answering it."""
+        return self._decide(split_turn(list(messages)), {"tags": [_NOSTREAM]})
+
+    def _decide(self, turn: Turn, config: RunnableConfig) -> Decision:
+        cached = self._cached(turn)
+        if cached is not None:
+            return cached
+        runnable = RunnableLambda(self._assess_turn, name="oyster_risk_assessment")
+        return self._remember(turn, runnable.invoke(turn, config))
+
+    async def _adecide(self, turn: Turn, config: RunnableConfig) -> Decision:
+        cached = self._cached(turn)
+        if cached is not None:
+            return cached
+        runnable = RunnableLambda(self._assess_turn, name="oyster_risk_assessment")
+        return self._remember(turn, await runnable.ainvoke(turn, config))  # runs in a worker thread
+
+    def _assess_turn(self, turn: Turn) -> Decision:
+        from oyster_agents.graphs.constructive import validate_query
+        from oyster_agents.nodes.risk_assessor import assess
+
+        query = validate_query(turn.query, self.config.loop.max_query_chars)
+        keep = self.config.loop.max_history_turns
+        history = turn.history[-keep:] if keep else []
+        runtime, taxonomy = self._assessor()
+        result = assess(runtime, taxonomy, query, history)
+        return Decision(
+            assessment=result.value,
+            low_risk=self.rule.is_low_risk(result.value),
+            fallbacks=[f.kind for f in result.fallbacks],
+            input_tokens=sum(c.input_tokens for c in result.calls),
+            output_tokens=sum(c.output_tokens for c in result.calls),
+        )
+
+    def _cached(self, turn: Turn) -> Decision | None:
+        if not self.cache_size:
+            return None
+        shared = self._shared
+        with shared.lock:
+            hit = shared.cache.get(turn.key())
+            if hit is None:
+                return None
+            shared.cache.move_to_end(turn.key())
+        return Decision(hit.assessment, hit.low_risk, cached=True, fallbacks=hit.fallbacks)
+
+    def _remember(self, turn: Turn, decision: Decision) -> Decision:
+        if self.cache_size:
+            shared = self._shared
+            with shared.lock:
+                shared.cache[turn.key()] = decision
+                while len(shared.cache) > self.cache_size:
+                    shared.cache.popitem(last=False)
+        return decision
+
+    # ---- lazily built parts ---------------------------------------------------------------------
+    def _assessor(self) -> tuple[Any, Taxonomy]:
+        shared = self._shared
+        with shared.lock:
+            if shared.assessor is None:
+                from oyster_agents.backends import make_models
+                from oyster_agents.backends.calls import RoleRuntime
+                from oyster_agents.taxonomy import load_taxonomy
+
+                # One set of role models for the assessor and the graph (a local model loads once).
+                shared.models = self.models if self.models is not None else make_models(self.config)
+                shared.taxonomy = self.taxonomy or load_taxonomy(self.config.policy_path)
+                role = Role.RISK_ASSESSOR.value
+                model = shared.models.get(role) or shared.models.get("default")
+                if model is None:
+                    raise ConfigError(f"no model for role '{role}': pass models['{role}'] or models['default']")
+                shared.assessor = RoleRuntime(
+                    role=role, model=model, config=self.config.role(role), wrappers=list(self.wrappers)
+                )
+            return shared.assessor, shared.taxonomy  # type: ignore[return-value]
+
+    def _graph(self) -> Any:
+        _, taxonomy = self._assessor()
+        shared = self._shared
+        with shared.lock:
+            if shared.graph is None:
+                from oyster_agents.graphs.constructive import build_graph
+
+                shared.graph = build_graph(
+                    self.config, models=shared.models, taxonomy=taxonomy, wrappers=list(self.wrappers)
+                )
+            return shared.graph
+
+    def _graph_input(self, turn: Turn) -> dict[str, Any]:
+        history = [t.model_dump() for t in turn.history]
+        return {"query": turn.query, "history": history, "id": f"guard-{uuid.uuid4().hex}"}
+
+    def _graph_config(self, config: RunnableConfig) -> RunnableConfig:
+        from oyster_agents.graphs.constructive import recursion_limit
+
+        return {**config, "recursion_limit": recursion_limit(self.config)}
+
+    def _graph_message(self, out: Mapping[str, Any], decision: Decision) -> AIMessage:
+        trace = out["trace"]
+        if self.on_trace is not None:
+            self.on_trace(trace)
+        metadata = decision.metadata()
+        metadata.update(run_id=trace.get("id"), trace_id=trace.get("trace_id"), summary=trace_summary(trace))
+        if self.include_trace:
+            metadata["trace"] = trace
+        total = (trace.get("usage") or {}).get("total") or {}
+        n_in = int(total.get("input_tokens", 0)) + decision.input_tokens
+        n_out = int(total.get("output_tokens", 0)) + decision.output_tokens
+        return AIMessage(
+            content=out["answer"],
+            response_metadata={METADATA_KEY: metadata},
+            usage_metadata={"input_tokens": n_in, "output_tokens": n_out, "total_tokens": n_in + n_out},
+        )
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+def split_turn(messages: Sequence[BaseMessage]) -> Turn:
+    """The latest user message as the query; every message before it as history.
+
+    Tool calls and tool results become assistant turns in words, so the assessor sees them.
+
+    Raises:
+        InputError: there is no message at all.
+    """
+    if not messages:
+        raise InputError("the guard got no messages; pass at least the user's message")
+    last_user = max((i for i, m in enumerate(messages) if m.type == "human"), default=len(messages) - 1)
+    history = [turn for m in messages[:last_user] if (turn := to_chat_turn(m)) is not None]
+    return Turn(query=text_of(messages[last_user]), history=history)
+
+
+def to_chat_turn(message: BaseMessage) -> ChatTurn | None:
+    """A LangChain message as a history turn (``None`` for an empty one)."""
+    text = text_of(message)
+    if message.type == "human":
+        role = "user"
+    elif message.type == "system":
+        role = "system"
+    elif isinstance(message, ToolMessage):
+        role, text = "assistant", f"(tool {message.name or 'result'} returned) {text}"
+    else:
+        role = "assistant"
+        calls = getattr(message, "tool_calls", None) or []
+        if calls:
+            called = ", ".join(f"{c['name']}({json.dumps(c.get('args', {}), ensure_ascii=False)})" for c in calls)
+            text = f"{text} (called tools: {called})".strip()
+    return ChatTurn(role=role, content=text) if text.strip() else None
+
+
+def text_of(message: BaseMessage) -> str:
+    """The text of a message; non-text content blocks are left out."""
+    content = message.content
+    if isinstance(content, str):
+        return content
+    parts = [b if isinstance(b, str) else b.get("text", "") for b in content if isinstance(b, (str, dict))]
+    return "\n".join(p for p in parts if p)
+
+
+def trace_summary(trace: Mapping[str, Any]) -> dict[str, Any]:
+    """The few numbers of a trace a host app logs: scores of the best iterate, steps, fallbacks, time."""
+    iterates = trace.get("iterates") or []
+    best_index = trace.get("best_iterate", 0)
+    best = iterates[best_index] if iterates else {}
+    return {
+        "iterates": len(iterates),
+        "best_iterate": best_index,
+        "safety_score": best.get("safety_score"),
+        "satisfaction_score": best.get("satisfaction_score"),
+        "constructive_score": best.get("constructive_score"),
+        "fallbacks": len(trace.get("fallbacks") or []),
+        "wall_seconds": (trace.get("usage") or {}).get("wall_seconds"),
+    }
+
+
+def _inner_config(run_manager: Any) -> RunnableConfig:
+    """Config for the guard's own calls: nested under its run, hidden from message streams."""
+    config: RunnableConfig = {"tags": [_NOSTREAM]}
+    if run_manager is not None:
+        # An LLM run has no get_child(); build the child manager the way chain runs do.
+        cls = AsyncCallbackManager if isinstance(run_manager, AsyncCallbackManagerForLLMRun) else CallbackManager
+        child = cls(handlers=[], parent_run_id=run_manager.run_id)
+        child.set_handlers(run_manager.inheritable_handlers)
+        child.add_tags(run_manager.inheritable_tags)
+        child.add_metadata(run_manager.inheritable_metadata)
+        config["callbacks"] = child
+    return config
+
+
+def _name_of(model: Any) -> str:
+    bound = getattr(model, "bound", model)
+    for attr in ("model_name", "model"):
+        value = getattr(bound, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return type(bound).__name__
+
+
+def _as_ai(message: Any) -> AIMessage:
+    if isinstance(message, AIMessage):
+        return message
+    return AIMessage(content=getattr(message, "content", str(message)))
+
+
+def _tagged(message: AIMessage, metadata: dict[str, Any]) -> AIMessage:
+    return message.model_copy(update={"response_metadata": {**message.response_metadata, METADATA_KEY: metadata}})
+
+
+def _result(message: AIMessage) -> ChatResult:
+    return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _chunk_of(chunk: Any, metadata: dict[str, Any] | None) -> ChatGenerationChunk:
+    message = chunk if isinstance(chunk, AIMessageChunk) else AIMessageChunk(content=getattr(chunk, "content", str(chunk)))
+    if metadata is not None:  # on one chunk only: merging chunks would concatenate repeated strings
+        message = message.model_copy(update={"response_metadata": {**message.response_metadata, METADATA_KEY: metadata}})
+    return ChatGenerationChunk(message=message)
+
+
+def _tag_first(chunks: Iterator[Any], metadata: dict[str, Any]) -> Iterator[ChatGenerationChunk]:
+    pending: dict[str, Any] | None = metadata
+    for chunk in chunks:
+        yield _chunk_of(chunk, pending)
+        pending = None
+    if pending is not None:
+        yield _chunk_of(AIMessageChunk(content=""), pending)
+
+
+def _as_chunk(message: AIMessage) -> ChatGenerationChunk:
+    return ChatGenerationChunk(
+        message=AIMessageChunk(
+            content=message.content,
+            response_metadata=message.response_metadata,
+            usage_metadata=message.usage_metadata,
+        )
+    )
