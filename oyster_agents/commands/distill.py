@@ -1,0 +1,90 @@
+"""``oyster distill sft|orpo|dpo --data DIR --base MODEL --out DIR``: LoRA training with TRL, then export."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``distill``."""
+    parser = sub.add_parser(
+        "distill",
+        help="train a LoRA student on an exported dataset (SFT, ORPO or DPO) and export it",
+        description="Flags override the --config file. Run it under `accelerate launch -m oyster_agents.cli distill ...` "
+        "for several GPUs.",
+    )
+    parser.add_argument("method", choices=["sft", "orpo", "dpo"], help="sft on chat rows; orpo or dpo on preference rows")
+    parser.add_argument("--data", metavar="DIR", help="dataset folder written by `oyster export`")
+    parser.add_argument("--base", metavar="MODEL_DIR", help="local base model folder, or 'default' (embedded SmolLM2-135M-Instruct)")
+    parser.add_argument("--out", metavar="DIR", help="run folder: checkpoints/, adapter/, merged/")
+    parser.add_argument("--config", metavar="FILE", help="YAML or JSON DistillConfig (see docs/distillation.md)")
+    parser.add_argument("--export", choices=["adapter", "merged", "both"], help="what to write (default both)")
+    parser.add_argument("--max-steps", type=int, metavar="N", help="stop after N optimizer steps")
+    parser.add_argument("--epochs", type=float, metavar="E", help="epochs over the data (default 1)")
+    parser.add_argument("--lr", type=float, metavar="LR", help="learning rate (default: 2e-4 sft, 5e-5 orpo/dpo)")
+    parser.add_argument("--batch-size", type=int, metavar="B", help="per-device batch size")
+    parser.add_argument("--grad-accum", type=int, metavar="K", help="gradient accumulation steps")
+    parser.add_argument("--max-length", type=int, metavar="T", help="longest tokenized row")
+    parser.add_argument("--packing", action="store_true", default=None, help="sft: pack rows into full sequences")
+    parser.add_argument("--lora-r", type=int, metavar="R", help="LoRA rank")
+    parser.add_argument("--beta", type=float, help="ORPO λ / DPO β")
+    parser.add_argument("--seed", type=int, help="training seed")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to train (default auto)")
+    parser.add_argument("--logging-steps", type=int, metavar="N", help="log every N steps")
+    parser.add_argument("--save-steps", type=int, metavar="N", help="checkpoint every N steps")
+    parser.add_argument("--merge-dtype", choices=["auto", "float32", "bfloat16", "float16"], help="dtype of the merged weights")
+    parser.add_argument("--no-resume", action="store_true", help="start over instead of resuming from the last checkpoint")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the DistillConfig, train, export, print where everything went."""
+    import sys
+
+    from oyster_agents.distill.config import DistillConfig
+    from oyster_agents.distill.train import train
+
+    overrides: dict[str, Any] = {
+        "method": args.method,
+        "data_dir": args.data,
+        "base_model": args.base,
+        "output_dir": args.out,
+        "export": args.export,
+        "max_steps": args.max_steps,
+        "epochs": args.epochs,
+        "learning_rate": args.lr,
+        "batch_size": args.batch_size,
+        "grad_accum": args.grad_accum,
+        "max_length": args.max_length,
+        "packing": args.packing,
+        "beta": args.beta,
+        "seed": args.seed,
+        "device": args.device,
+        "logging_steps": args.logging_steps,
+        "save_steps": args.save_steps,
+        "merge_dtype": args.merge_dtype,
+        "resume": False if args.no_resume else None,
+    }
+    config = DistillConfig.load(args.config, **overrides)
+    if args.lora_r is not None:
+        config = config.model_copy(update={"lora": config.lora.model_copy(update={"r": args.lora_r})})
+    if config.base_model == "default":
+        from oyster_agents.backends.default_model import default_model_path
+
+        config = config.model_copy(update={"base_model": str(default_model_path())})
+    result = train(config, stream=None if args.quiet else sys.stderr)
+    first = f"{result.first_loss:.4g}" if result.first_loss is not None else "-"
+    last = f"{result.last_loss:.4g}" if result.last_loss is not None else "-"
+    print(f"{result.method}: {result.steps} steps, loss {first} -> {last}, {result.train_runtime_s:.1f}s")
+    if result.adapter_dir:
+        print(f"adapter: {result.adapter_dir}")
+    for note in result.serving_notes:
+        print(f"note: {note}")
+    if result.merged_dir:
+        parity = result.parity
+        detail = f" (parity max |Δ logit| {parity.max_abs_diff:.2g} <= {parity.tolerance:.2g})" if parity else ""
+        print(f"merged: {result.merged_dir}{detail}")
+        print(f'try it: oyster chat --model {result.merged_dir} "your question"')
+    return 0

@@ -1,0 +1,270 @@
+"""Write training datasets: de-duplicate rows, split train/test by prompt with a seed, render, save.
+
+The folder holds ``train.jsonl``, ``test.jsonl`` (when there is a split) and ``manifest.json``;
+``datasets.load_dataset(folder)`` reads it as a ``DatasetDict`` with ``train`` and ``test`` and TRL
+trains on it as it is. With ``render_with`` the rows are rendered to text with that tokenizer's chat
+template (``prompt``/``completion`` for SFT, ``prompt``/``chosen``/``rejected`` for preferences).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from oyster_agents.distill.rows import RowOptions, RowStats, preference_rows, sft_rows
+from oyster_agents.distill.traces import TraceProblem, read_traces
+from oyster_agents.errors import ConfigError, InputError
+
+DatasetKind = Literal["sft", "preference"]
+DedupeMode = Literal["exact", "prompt", "none"]
+MANIFEST = "manifest.json"
+FORMAT = "oyster-distill-dataset/1"
+SPLIT_FILES = {"train": "train.jsonl", "test": "test.jsonl"}
+
+
+class DatasetOptions(RowOptions):
+    """Row options plus de-duplication, split and rendering.
+
+    Attributes:
+        dedupe: ``exact`` drops repeated rows, ``prompt`` keeps only the best-scored trace per prompt,
+            ``none`` keeps everything.
+        eval_fraction: share of prompts held out in ``test.jsonl`` (0 for none).
+        seed: seed of the split.
+        render_with: a tokenizer folder; rows are rendered to text with its chat template.
+        chat_template: a Jinja file that replaces that tokenizer's chat template for rendering.
+    """
+
+    dedupe: DedupeMode = "exact"
+    eval_fraction: float = Field(default=0.1, ge=0.0, lt=1.0)
+    seed: int = 0
+    render_with: str | None = None
+    chat_template: str | None = None
+
+
+class ExportReport(BaseModel):
+    """What an export wrote and what it skipped (also saved as ``manifest.json``)."""
+
+    format: str = FORMAT
+    kind: DatasetKind
+    created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    out_dir: str
+    counts: dict[str, int]
+    files: dict[str, str]
+    rendered: bool
+    conversational: bool
+    duplicates: int
+    stats: RowStats
+    problems: list[TraceProblem]
+    sources: list[str]
+    options: dict[str, Any]
+
+
+def export_dataset(
+    kind: DatasetKind, paths: Iterable[str | Path], out_dir: str | Path, options: DatasetOptions | None = None
+) -> ExportReport:
+    """Read traces, build rows, de-duplicate, split and write a dataset folder.
+
+    Args:
+        kind: ``sft`` (chat ``messages``) or ``preference`` (``prompt``/``chosen``/``rejected``).
+        paths: trace files (JSON Lines, or JSON as ``oyster run --json`` prints).
+        out_dir: the dataset folder to write (created; earlier split files are replaced).
+        options: filters, reasoning format, split and rendering.
+
+    Returns:
+        The report, also written to ``out_dir/manifest.json``. Skipped records are in ``problems``.
+
+    Raises:
+        InputError: no row survived (the report's problems and stats say why).
+
+    Example:
+        >>> report = export_dataset("sft", ["traces.jsonl"], "data/sft", DatasetOptions(reasoning="think"))
+        >>> report.counts
+        {'train': 90, 'test': 10}
+    """
+    options = options or DatasetOptions()
+    paths = [str(p) for p in paths]
+    traces, problems = read_traces(paths)
+    stats = RowStats()
+    build = sft_rows if kind == "sft" else preference_rows
+    rows = build(traces, options, stats)
+    before = len(rows)
+    rows = dedupe_rows(rows, kind, options.dedupe)
+    duplicates = before - len(rows)
+    if not rows:
+        detail = "; ".join(str(p) for p in problems[:5])
+        raise InputError(
+            f"no {kind} rows from {len(traces)} valid traces ({stats.model_dump()}); "
+            f"{len(problems)} records skipped{': ' + detail if detail else ''}. "
+            "Lower --min-safety/--min-constructive or check the trace files."
+        )
+    splits = split_rows(rows, kind, options.eval_fraction, options.seed)
+    if options.render_with:
+        splits = {name: render_rows(part, kind, options.render_with, options.chat_template) for name, part in splits.items()}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, str] = {}
+    for name, filename in SPLIT_FILES.items():
+        target = out / filename
+        if splits.get(name):
+            _write_jsonl(target, splits[name])
+            files[name] = filename
+        elif target.exists():
+            target.unlink()  # a stale split from an earlier export would be loaded by mistake
+    report = ExportReport(
+        kind=kind,
+        out_dir=str(out),
+        counts={name: len(part) for name, part in splits.items() if part},
+        files=files,
+        rendered=bool(options.render_with),
+        conversational=not options.render_with,
+        duplicates=duplicates,
+        stats=stats,
+        problems=problems,
+        sources=paths,
+        options=options.model_dump(),
+    )
+    _atomic_write(out / MANIFEST, report.model_dump_json(indent=2) + "\n")
+    return report
+
+
+def read_manifest(data_dir: str | Path) -> ExportReport | None:
+    """The manifest of a dataset folder, or ``None`` when it has none (a hand-made dataset)."""
+    path = Path(data_dir) / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        return ExportReport.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ConfigError(f"{path} is not a dataset manifest written by `oyster export`: {exc}") from exc
+
+
+def read_rows(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of one JSON Lines split file."""
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+    return rows
+
+
+# ---- steps -------------------------------------------------------------------------------------------
+def prompt_key(row: dict[str, Any], kind: DatasetKind) -> str:
+    """A stable key of the row's prompt (everything before the trained answer)."""
+    prompt = row["messages"][:-1] if kind == "sft" else row["prompt"]
+    return json.dumps(prompt, sort_keys=True, ensure_ascii=False)
+
+
+def dedupe_rows(rows: list[dict[str, Any]], kind: DatasetKind, mode: DedupeMode) -> list[dict[str, Any]]:
+    """Drop repeated rows (``exact``) or keep one trace per prompt, the best-scored (``prompt``)."""
+    if mode == "none":
+        return list(rows)
+    if mode == "exact":
+        seen: set[str] = set()
+        out = []
+        for row in rows:
+            key = json.dumps({k: v for k, v in row.items() if k != "lineage"}, sort_keys=True, ensure_ascii=False)
+            if key not in seen:
+                seen.add(key)
+                out.append(row)
+        return out
+    best_source: dict[str, tuple[tuple[float, float], str]] = {}
+    for row in rows:
+        key, score = prompt_key(row, kind), _score(row, kind)
+        if key not in best_source or score > best_source[key][0]:
+            best_source[key] = (score, row["lineage"]["source"])
+    kept = [row for row in rows if row["lineage"]["source"] == best_source[prompt_key(row, kind)][1]]
+    return dedupe_rows(kept, kind, "exact")
+
+
+def split_rows(
+    rows: list[dict[str, Any]], kind: DatasetKind, eval_fraction: float, seed: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Hold out a seeded share of prompts (never the same prompt on both sides); rows keep their order."""
+    keys = sorted({prompt_key(row, kind) for row in rows})
+    n_test = 0
+    if eval_fraction > 0 and len(keys) >= 2:
+        n_test = min(len(keys) - 1, max(1, round(len(keys) * eval_fraction)))
+    random.Random(seed).shuffle(keys)
+    held_out = set(keys[:n_test])
+    return {
+        "train": [row for row in rows if prompt_key(row, kind) not in held_out],
+        "test": [row for row in rows if prompt_key(row, kind) in held_out],
+    }
+
+
+def render_rows(
+    rows: list[dict[str, Any]], kind: DatasetKind, tokenizer_dir: str, chat_template: str | None = None
+) -> list[dict[str, Any]]:
+    """Render conversational rows to text with a tokenizer's chat template (prompt ends with the generation prompt)."""
+    try:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot load a tokenizer from {tokenizer_dir}: {exc}") from exc
+    if chat_template:
+        tokenizer.chat_template = Path(chat_template).read_text(encoding="utf-8")
+    if not tokenizer.chat_template:
+        raise ConfigError(f"the tokenizer in {tokenizer_dir} has no chat template; pass --chat-template FILE")
+    out = []
+    for row in rows:
+        if kind == "sft":
+            prompt = _render_prompt(tokenizer, row["messages"][:-1])
+            completion = _render_completion(tokenizer, row["messages"][:-1], row["messages"][-1:], prompt)
+            out.append({"prompt": prompt, "completion": completion, "lineage": row["lineage"]})
+        else:
+            prompt = _render_prompt(tokenizer, row["prompt"])
+            out.append({
+                "prompt": prompt,
+                "chosen": _render_completion(tokenizer, row["prompt"], row["chosen"], prompt),
+                "rejected": _render_completion(tokenizer, row["prompt"], row["rejected"], prompt),
+                "lineage": row["lineage"],
+            })
+    return out
+
+
+def _render_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def _render_completion(tokenizer: Any, prompt_msgs: list[dict[str, str]], answer: list[dict[str, str]], prompt: str) -> str:
+    full = tokenizer.apply_chat_template(prompt_msgs + answer, tokenize=False)
+    if not full.startswith(prompt):
+        raise ConfigError(
+            "the chat template renders the prompt differently once the answer is added, so rows cannot be split "
+            "into prompt and completion; pass a prefix-preserving template with --chat-template"
+        )
+    completion = full[len(prompt):]
+    eos = tokenizer.eos_token or ""
+    # TRL appends the end-of-sequence token when a completion does not end with it; keep it last to avoid two.
+    if eos and completion.rstrip().endswith(eos):
+        completion = completion.rstrip()
+    return completion
+
+
+def _score(row: dict[str, Any], kind: DatasetKind) -> tuple[float, float]:
+    lineage = row["lineage"]
+    if kind == "sft":
+        return lineage["safety_score"], lineage["constructive_score"]
+    return lineage["chosen_safety"], lineage["chosen_constructive"]
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    _atomic_write(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

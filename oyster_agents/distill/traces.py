@@ -1,0 +1,132 @@
+"""Read run traces from files: JSON Lines (one RunTrace per line), a single JSON trace or a JSON list.
+
+Bad input never stops a read: each malformed line, batch error row or schema violation is reported
+with its file and line number and skipped, so one broken record cannot sink an export.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from oyster_agents.schemas.trace import RunTrace
+
+
+class TraceProblem(BaseModel):
+    """A record that was skipped, and why."""
+
+    source: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.reason}"
+
+
+class LoadedTrace(BaseModel):
+    """A validated trace and where it came from (its lineage)."""
+
+    trace: RunTrace
+    source: str
+    line: int
+
+    @property
+    def location(self) -> str:
+        """``file:line`` of the record."""
+        return f"{self.source}:{self.line}"
+
+
+def read_traces(paths: Iterable[str | Path]) -> tuple[list[LoadedTrace], list[TraceProblem]]:
+    """Read and validate every trace in ``paths`` (``-`` reads standard input; ``.gz`` is decompressed).
+
+    Args:
+        paths: trace files: JSON Lines, one JSON trace (as ``oyster run --json`` prints) or a JSON list.
+
+    Returns:
+        ``(traces, problems)``: the valid traces in file order, and one problem per skipped record.
+    """
+    traces: list[LoadedTrace] = []
+    problems: list[TraceProblem] = []
+    for path in paths:
+        source = str(path)
+        try:
+            text = _read_text(path)
+        except (OSError, UnicodeDecodeError, EOFError) as exc:
+            problems.append(TraceProblem(source=source, line=0, reason=f"cannot read file: {exc}"))
+            continue
+        for line, record in _records(text, source, problems):
+            loaded = _validate(record, source, line, problems)
+            if loaded is not None:
+                traces.append(loaded)
+    return traces, problems
+
+
+def _read_text(path: str | Path) -> str:
+    if str(path) == "-":
+        return sys.stdin.read()
+    path = Path(path)
+    if path.suffix == ".gz":
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            return handle.read()
+    return path.read_text(encoding="utf-8")
+
+
+def _records(text: str, source: str, problems: list[TraceProblem]) -> Iterator[tuple[int, Any]]:
+    """(line number, decoded JSON value) for each record of a file."""
+    stripped = text.strip()
+    if not stripped:
+        return
+    if stripped[0] in "[{":
+        try:  # a whole-file document: one pretty-printed trace or a list of traces
+            whole = json.loads(stripped)
+        except json.JSONDecodeError:
+            whole = None
+        else:
+            first = text[: len(text) - len(text.lstrip())].count("\n") + 1
+            if isinstance(whole, list):
+                for item in whole:
+                    yield first, item
+            else:
+                yield first, whole
+            return
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield number, json.loads(raw)
+        except json.JSONDecodeError as exc:
+            problems.append(TraceProblem(source=source, line=number, reason=f"not valid JSON ({exc.msg}, column {exc.colno})"))
+
+
+def _validate(record: Any, source: str, line: int, problems: list[TraceProblem]) -> LoadedTrace | None:
+    if not isinstance(record, dict):
+        problems.append(TraceProblem(source=source, line=line, reason=f"expected a JSON object, got {type(record).__name__}"))
+        return None
+    if "error" in record and "iterates" not in record:
+        detail = str(record.get("error"))[:200]
+        problems.append(TraceProblem(source=source, line=line, reason=f"error row from a failed run: {detail}"))
+        return None
+    try:
+        trace = RunTrace.model_validate(record)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "record"
+        problems.append(
+            TraceProblem(source=source, line=line, reason=f"not a run trace: {where}: {first['msg']} ({exc.error_count()} errors)")
+        )
+        return None
+    if not trace.iterates:
+        problems.append(TraceProblem(source=source, line=line, reason="trace has no iterates"))
+        return None
+    if not 0 <= trace.best_iterate < len(trace.iterates):
+        problems.append(
+            TraceProblem(source=source, line=line, reason=f"best_iterate {trace.best_iterate} out of range")
+        )
+        return None
+    return LoadedTrace(trace=trace, source=source, line=line)
