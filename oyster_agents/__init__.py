@@ -31,12 +31,14 @@ __all__ = [
     "configure_tracing",
     "default_model_path",
     "graph_builder",
+    "run_batch",
 ]
 
 if TYPE_CHECKING:
     from oyster_agents.backends.default_model import default_model_path
     from oyster_agents.graphs.constructive import build_graph, graph_builder
     from oyster_agents.guard import ConstructiveGuard
+    from oyster_agents.runner import run_batch
     from oyster_agents.telemetry import configure_tracing
 
 _LAZY = {
@@ -45,6 +47,7 @@ _LAZY = {
     "graph_builder": "oyster_agents.graphs.constructive",
     "default_model_path": "oyster_agents.backends.default_model",
     "configure_tracing": "oyster_agents.telemetry",
+    "run_batch": "oyster_agents.runner",
 }
 
 
