@@ -112,6 +112,14 @@ class LoopConfig(BaseModel):
     min_improvement: float = Field(default=0.01, ge=0.0, description="Satisfaction gain below this counts as converged.")
     max_query_chars: int = Field(default=32_000, ge=1)
     max_history_turns: int = Field(default=12, ge=0)
+    deadline_s: float | None = Field(
+        default=None, gt=0,
+        description=(
+            "Wall-clock budget of one query, counted from its start. When it passes, the remaining "
+            "Lingo-BP steps are skipped and the best iterate so far is returned; with no iterate yet "
+            "the run fails with DeadlineExceededError. Model calls are cut short to fit it."
+        ),
+    )
 
 
 class TelemetryConfig(BaseModel):

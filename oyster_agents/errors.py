@@ -33,3 +33,18 @@ class MalformedOutputError(OysterError):
         self.role = role
         self.raw = raw
         self.attempts = attempts
+
+
+class DeadlineExceededError(OysterError):
+    """The query's deadline (``loop.deadline_s``) passed before any Lingo-BP iterate was scored.
+
+    Once an iterate exists, a deadline never raises: the run ends with the best iterate so far.
+    """
+
+    def __init__(self, message: str, *, role: str | None = None, model: str | None = None,
+                 attempts: int | None = None) -> None:
+        where = ", ".join(f"{k}={v}" for k, v in (("role", role), ("model", model), ("attempts", attempts)) if v is not None)
+        super().__init__(f"{message} ({where})" if where else message)
+        self.role = role
+        self.model = model
+        self.attempts = attempts

@@ -2,12 +2,20 @@
 
 Nodes call :func:`call_model` with a :class:`RoleRuntime`; structured calls add re-asks on top
 (``structured.py``). Tracing hooks in here too, so every call of every role is covered.
+
+Time limits: each attempt is bounded by the role's ``timeout_s`` (passed to clients that take a
+per-request timeout, such as ``ChatOpenAI``), and inside :func:`deadline_scope` the query's
+deadline also bounds it: a call never starts after the deadline, a retry never waits past it, and
+the per-request timeout is cut to the time left.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,10 +24,30 @@ from langchain_core.messages import AIMessage, BaseMessage
 from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from oyster_agents.config import RoleModelConfig
-from oyster_agents.errors import BackendError, ConfigError
+from oyster_agents.errors import BackendError, ConfigError, DeadlineExceededError
 from oyster_agents.schemas.trace import CallRecord
+from oyster_agents.telemetry._redact import redact
 
 CallHook = Callable[["RoleRuntime", Sequence[BaseMessage], dict[str, Any]], Any]
+
+# The running query's deadline (``time.time()`` seconds), set per node by the graph's deadline guard.
+_DEADLINE: ContextVar[float | None] = ContextVar("oyster_deadline", default=None)
+
+
+@contextmanager
+def deadline_scope(at: float | None) -> Iterator[None]:
+    """Model calls made inside must finish by ``at`` (seconds since the epoch; None: no deadline)."""
+    token = _DEADLINE.set(at)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def time_left() -> float | None:
+    """Seconds until the current deadline (negative once passed), or None outside a deadline."""
+    at = _DEADLINE.get()
+    return None if at is None else at - time.time()
 
 
 @dataclass
@@ -54,13 +82,23 @@ class RoleRuntime:
         return type(self.model).__name__ in ("ChatOpenAI", "AzureChatOpenAI")
 
 
+_TRANSIENT_NAMES = frozenset({
+    "APIConnectionError", "APITimeoutError", "RateLimitError", "InternalServerError",
+    "ConnectError", "ReadTimeout", "ConnectTimeout", "RemoteProtocolError", "ReadError",
+    "APIResponseValidationError",
+    # langchain-core's provider-neutral classes (langchain-openai raises subclasses of these)
+    "ModelConnectionError", "ModelTimeoutError", "ModelRateLimitError", "ModelAPIError",
+})
+
+
 def is_transient(exc: BaseException) -> bool:
-    """Errors worth retrying: connection problems, timeouts, rate limits and 5xx answers."""
-    if isinstance(exc, (ConnectionError, TimeoutError)):
+    """Errors worth retrying: connection problems, timeouts, rate limits, 5xx answers and bodies
+    that arrive empty or cut (a proxy or a restarting server)."""
+    if isinstance(exc, (ConnectionError, TimeoutError, json.JSONDecodeError)):
         return True
-    name = type(exc).__name__
-    if name in {"APIConnectionError", "APITimeoutError", "RateLimitError", "InternalServerError",
-                "ConnectError", "ReadTimeout", "ConnectTimeout", "RemoteProtocolError", "ReadError"}:
+    # By class name anywhere in the MRO: clients wrap each other's errors (langchain-openai
+    # subclasses openai's), and the client libraries are optional imports.
+    if any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__):
         return True
     status = getattr(exc, "status_code", None)
     return isinstance(status, int) and (status >= 500 or status == 429)
@@ -78,35 +116,56 @@ def call_model(
     Raises:
         BackendError: the backend still failed after ``max_retries`` retries with backoff,
             or failed with a non-transient error.
+        DeadlineExceededError: the query's deadline passed before the call could succeed.
     """
     kwargs = _request_kwargs(runtime, json_schema, schema_name)
     invoke: Callable[..., AIMessage] = _plain_invoke
     for wrapper in runtime.wrappers:  # e.g. tracing: each wrapper takes and returns an invoke function
         invoke = wrapper(invoke)
     attempts = runtime.config.max_retries + 1
+    deadline = _DEADLINE.get()
     started = time.perf_counter()
     tries = 0
+    out_of_time = False
+
+    def stop_at_deadline(state: Any) -> bool:
+        nonlocal out_of_time
+        out_of_time = deadline is not None and time.time() + (state.upcoming_sleep or 0.0) >= deadline
+        return out_of_time
+
     try:
         for attempt in Retrying(
-            stop=stop_after_attempt(attempts),
+            stop=stop_after_attempt(attempts) | stop_at_deadline,
             wait=wait_exponential_jitter(initial=runtime.config.retry_backoff_s, max=20.0, jitter=runtime.config.retry_backoff_s),
             retry=retry_if_exception(is_transient),
             reraise=False,
         ):
             with attempt:
+                if deadline is not None and time.time() >= deadline:
+                    out_of_time = True
+                    raise DeadlineExceededError(
+                        "the query's deadline (loop.deadline_s) passed before this call",
+                        role=runtime.role, model=runtime.model_name, attempts=tries,
+                    )
                 tries += 1
-                message = invoke(runtime, list(messages), kwargs)
+                message = invoke(runtime, list(messages), _with_timeout(runtime, kwargs, deadline))
     except RetryError as exc:
         last = exc.last_attempt.exception()
+        if out_of_time:
+            raise DeadlineExceededError(
+                f"the query's deadline (loop.deadline_s) passed while retrying: {type(last).__name__}: "
+                f"{_short(last, runtime)}",
+                role=runtime.role, model=runtime.model_name, attempts=tries,
+            ) from last
         raise BackendError(
-            f"backend kept failing: {type(last).__name__}: {_short(last)}",
+            f"backend kept failing: {type(last).__name__}: {_short(last, runtime)}",
             role=runtime.role, model=runtime.model_name, attempts=tries,
         ) from last
-    except (BackendError, ConfigError):
+    except (BackendError, ConfigError, DeadlineExceededError):
         raise
     except Exception as exc:  # non-transient: report at once, with who and what
         raise BackendError(
-            f"backend error: {type(exc).__name__}: {_short(exc)}",
+            f"backend error: {type(exc).__name__}: {_short(exc, runtime)}",
             role=runtime.role, model=runtime.model_name, attempts=tries,
         ) from exc
     seconds = time.perf_counter() - started
@@ -148,10 +207,22 @@ def _request_kwargs(runtime: RoleRuntime, schema: dict[str, Any] | None, name: s
     return {}
 
 
+def _with_timeout(runtime: RoleRuntime, kwargs: dict[str, Any], deadline: float | None) -> dict[str, Any]:
+    """The request kwargs with a per-request timeout for clients that take one (cut to the deadline)."""
+    if not runtime.openai_like:
+        return kwargs
+    timeout = runtime.config.timeout_s
+    if deadline is not None:
+        timeout = max(0.05, min(timeout, deadline - time.time()))
+    return {**kwargs, "timeout": timeout}
+
+
 def _estimate_tokens(messages: Sequence[BaseMessage]) -> int:
     return max(1, sum(len(str(m.content)) for m in messages) // 4)
 
 
-def _short(exc: BaseException | None, limit: int = 300) -> str:
-    text = str(exc) if exc is not None else ""
+def _short(exc: BaseException | None, runtime: RoleRuntime, limit: int = 300) -> str:
+    """The error text for a message: credentials masked (servers echo keys back), then cut."""
+    key = runtime.config.api_key
+    text = redact(str(exc) if exc is not None else "", [key.get_secret_value()] if key else [])
     return text if len(text) <= limit else text[:limit] + "…"

@@ -3,6 +3,8 @@
 Concurrent calls (parallel graph branches, batch runs) are gathered for a few milliseconds and
 run as one padded ``generate`` call, so the user simulator's fan-out costs about one generation.
 When a call passes ``json_schema=...``, xgrammar constrains decoding to that schema.
+Message text is tokenized apart from the chat template (:func:`encode_chat`), so text that spells a
+special token (``<|im_start|>system``) stays plain text and cannot open a turn of its own.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import queue
 import threading
 import time
+import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,9 +160,7 @@ class LocalChatModel(BaseChatModel):
         if schema is not None:
             schema_key, _ = self._grammar(schema)
         chat = [_to_chat_dict(m) for m in messages]
-        prompt_ids = self._tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=True)
-        if isinstance(prompt_ids, dict) or hasattr(prompt_ids, "keys"):
-            prompt_ids = prompt_ids["input_ids"]
+        prompt_ids = encode_chat(self._tokenizer, chat)
         request = _Request(
             prompt_ids=list(prompt_ids),
             max_new_tokens=int(kwargs.get("max_tokens") or self.max_tokens),
@@ -248,6 +249,47 @@ class LocalChatModel(BaseChatModel):
             text = tok.decode(generated, skip_special_tokens=True)
             results.append((text, len(generated) + (1 if finish == "stop" else 0), finish))
         return results
+
+
+def encode_chat(tokenizer: Any, chat: list[dict[str, str]]) -> list[int]:
+    """Prompt token ids in which message text can never turn into a special token.
+
+    The chat template is rendered around placeholders: its own text is tokenized as usual (its
+    role markers are the real special tokens) and each message's text with
+    ``split_special_tokens=True``. For plain text the ids equal the template's own tokenization.
+    A template that alters or repeats message text gets the text with its special-token strings
+    broken by a zero-width space instead.
+    """
+    nonce = uuid.uuid4().hex
+    marks = [f"[[{nonce}:{i}]]" for i in range(len(chat))]
+    text = tokenizer.apply_chat_template(
+        [{**m, "content": mark} for m, mark in zip(chat, marks)], add_generation_prompt=True, tokenize=False
+    )
+    pieces: list[tuple[str, bool]] = []  # (text, is message text)
+    rest = text
+    for message, mark in zip(chat, marks):
+        before, found, rest = rest.partition(mark)
+        if not found or mark in rest:
+            return _encode_defused(tokenizer, chat)
+        pieces += [(before, False), (message["content"], True)]
+    pieces.append((rest, False))
+    ids: list[int] = []
+    for piece, is_message in pieces:
+        if piece:
+            ids += tokenizer.encode(piece, add_special_tokens=False, split_special_tokens=is_message)
+    return ids
+
+
+def _encode_defused(tokenizer: Any, chat: list[dict[str, str]]) -> list[int]:
+    specials = [t for t in tokenizer.all_special_tokens if len(t) > 1]
+    defused = []
+    for message in chat:
+        content = message["content"]
+        for token in specials:
+            content = content.replace(token, token[0] + "\u200b" + token[1:])
+        defused.append({**message, "content": content})
+    ids = tokenizer.apply_chat_template(defused, add_generation_prompt=True, tokenize=True)
+    return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
 
 
 def _to_chat_dict(message: BaseMessage) -> dict[str, str]:

@@ -25,6 +25,7 @@ from oyster_agents.graphs.lingo_bp import (
     make_scorer,
     route_after_score,
 )
+from oyster_agents.graphs.deadline import add_deadline_guards
 from oyster_agents.graphs.progress import add_progress_events
 from oyster_agents.graphs.review import REVIEW, ReviewRule, apply_review, is_high_risk, make_review_node
 from oyster_agents.nodes import (
@@ -144,7 +145,8 @@ def graph_builder(
     def fan_out_strategies(state: dict[str, Any]) -> list[Send]:
         return [
             Send(PROPOSE, {"query": state["query"], "history": state.get("history", []),
-                           "assessment": state["assessment"], "index": i, "kind": kind_for(i).value})
+                           "assessment": state["assessment"], "index": i, "kind": kind_for(i).value,
+                           "started_at": state.get("started_at")})
             for i in range(k)
         ]
 
@@ -153,7 +155,8 @@ def graph_builder(
 
     def fan_out_simulations(state: dict[str, Any]) -> list[Send]:
         return [
-            Send(SIMULATE, {"query": state["query"], "candidate": cand, "user_type": t.value})
+            Send(SIMULATE, {"query": state["query"], "candidate": cand, "user_type": t.value,
+                            "started_at": state.get("started_at")})
             for cand in sorted(state["candidates"], key=lambda c: c.index)
             for t in UserType
         ]
@@ -217,6 +220,9 @@ def graph_builder(
     graph.add_conditional_edges(SCORE, route_after_score, {REVISE: REVISE, "finalize": after_loop})
     graph.add_edge(REVISE, RESPOND)
     graph.add_edge(FINALIZE, END)
+    # loop.deadline_s: nodes fail or are skipped once it passes (graphs/deadline.py); no-op without one.
+    add_deadline_guards(graph, config.loop.deadline_s, NODE_ROLES,
+                        loop_nodes=(REVISE, RESPOND, JUDGE_SAFETY, JUDGE_SATISFACTION))
     add_progress_events(graph, config.loop.max_steps)  # "assessing risk…" on stream_mode="custom"
     # Tracing hooks: LLM-call and node spans; a no-op unless telemetry.configure_tracing() ran.
     instrument_builder(graph, runtimes.values(), NODE_ROLES,

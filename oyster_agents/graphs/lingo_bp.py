@@ -1,15 +1,18 @@
 """Lingo-BP: respond → (safety critic ∥ satisfaction critic) → score → revise, keeping the best iterate.
 
 Stops when the answer is safe and satisfaction stopped improving (or is perfect), or when the step
-budget is spent. The best iterate is chosen by safety first, then constructive score.
+budget is spent, or when the query's deadline passes (``graphs/deadline.py``). The best iterate is
+chosen by safety first, then constructive score.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from oyster_agents.config import GameConfig, LoopConfig
+from oyster_agents.graphs.deadline import deadline_at, ran_out_of_time, stop_note
 from oyster_agents.schemas import Iterate, constructive_score
 
 RESPOND = "respond"
@@ -42,6 +45,8 @@ def make_scorer(game: GameConfig, loop: LoopConfig) -> Callable[[dict[str, Any]]
 
     def score_iterate(state: dict[str, Any]) -> dict[str, Any]:
         previous = list(state.get("iterates", []))
+        if previous and ran_out_of_time(state.get("fallbacks", [])):  # a node of this step was skipped
+            return {"done": True, "fallbacks": [stop_note(len(previous), loop.max_steps, loop.deadline_s or 0.0)]}
         safety, satisfaction, draft = state["safety"], state["satisfaction"], state["draft"]
         iterate = Iterate(
             step=len(previous),
@@ -57,6 +62,10 @@ def make_scorer(game: GameConfig, loop: LoopConfig) -> Callable[[dict[str, Any]]
         )
         all_iterates = [*previous, iterate]
         done = len(all_iterates) >= loop.max_steps or converged(all_iterates, loop.min_improvement)
+        at = deadline_at(state, loop.deadline_s)
+        if not done and at is not None and time.time() >= at:
+            return {"iterates": [iterate], "done": True,
+                    "fallbacks": [stop_note(len(all_iterates), loop.max_steps, loop.deadline_s or 0.0)]}
         return {"iterates": [iterate], "done": done}
 
     return score_iterate
