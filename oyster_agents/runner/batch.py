@@ -140,8 +140,8 @@ class Progress:
         self.ok += ok
         self.failed += failed
         if self._bar is not None and (ok or failed):
-            self._bar.update(ok + failed)
             self._bar.set_postfix_str(f"ok={self.ok} failed={self.failed}", refresh=False)
+            self._bar.update(ok + failed)
 
     def close(self) -> None:
         """Draw the final state and release the line."""
