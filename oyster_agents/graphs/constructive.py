@@ -4,6 +4,7 @@ solve the game → Lingo-BP → finalize. ``graph_builder`` returns it uncompile
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -64,8 +65,21 @@ NODE_ROLES: dict[str, str] = {
 }
 
 
+# Removed from queries: C0/C1 controls other than tab and newline, lone surrogates, and the bidi
+# overrides and BOM that make text display other than it reads.
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069\ufeff]")
+_LINE_BREAK = re.compile("\r\n?|[\u2028\u2029]")
+
+
+def clean_text(text: str) -> str:
+    """Line breaks normalised to ``\\n``; control characters, lone surrogates, bidi overrides and the
+    BOM removed. Other text stays as written: ZWJ in emoji, ZWNJ in Persian, no-break spaces."""
+    return _HIDDEN.sub("", _LINE_BREAK.sub("\n", text))
+
+
 def validate_query(query: Any, max_chars: int) -> str:
-    """Reject what cannot be a query: non-text, empty or oversized (the documented rule: reject, not truncate)."""
+    """Reject what cannot be a query: non-text, empty or oversized (the documented rule: reject, not
+    truncate); clean the rest with :func:`clean_text`."""
     if isinstance(query, bytes):
         try:
             query = query.decode("utf-8")
@@ -73,7 +87,7 @@ def validate_query(query: Any, max_chars: int) -> str:
             raise InputError("the query is not valid UTF-8 text") from exc
     if not isinstance(query, str):
         raise InputError(f"the query must be text, got {type(query).__name__}")
-    cleaned = "".join(ch for ch in query if ch in "\n\t" or ch.isprintable())
+    cleaned = clean_text(query)
     if not cleaned.strip():
         raise InputError("the query is empty; pass the user's message as text")
     if len(cleaned) > max_chars:
