@@ -61,6 +61,7 @@ class RoleModelConfig(BaseModel):
     structured_output: StructuredMode = "auto"
     device: str = "cpu"
     dtype: str = "float32"
+    threads: int | None = Field(default=None, ge=1, description="hf: torch CPU threads (None = torch's default).")
     extra_body: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")

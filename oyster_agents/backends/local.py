@@ -67,6 +67,7 @@ class LocalChatModel(BaseChatModel):
     max_batch: int = Field(default=16, ge=1)
     batch_wait_ms: float = Field(default=8.0, ge=0.0)
     seed: int = 0
+    threads: int | None = None
 
     _model: Any = PrivateAttr(default=None)
     _tokenizer: Any = PrivateAttr(default=None)
@@ -103,6 +104,9 @@ class LocalChatModel(BaseChatModel):
             from transformers.utils import logging as hf_logging
 
             hf_logging.disable_progress_bar()  # keep CLI output clean
+            if self.threads:
+                # On a busy machine, fewer threads than cores avoids OpenMP oversubscription slowdowns.
+                torch.set_num_threads(self.threads)
             path = Path(self.model_path)
             if not (path / "config.json").is_file():
                 raise ConfigError(

@@ -49,10 +49,10 @@ class _Invalid(Exception):
         self.raw = raw
 
 
-# Bounds applied only to the schema sent for constrained decoding (validation does not enforce
-# them): they stop a small model from rambling inside a string or a list until max_tokens.
-MAX_STRING_CHARS = 400
-MAX_ITEM_CHARS = 120
+# A bound applied only to the schema sent for constrained decoding (validation does not enforce it):
+# it stops a small model from growing a list until max_tokens. Strings get no maxLength: xgrammar
+# expands length bounds into large automata (seconds to compile each schema), so max_tokens and
+# repair bound them instead.
 MAX_LIST_ITEMS = 5
 
 
@@ -64,11 +64,9 @@ def json_schema_of(schema: type[BaseModel], overrides: dict[str, Any] | None = N
     return _bounded(js)
 
 
-def _bounded(node: Any, in_list: bool = False) -> Any:
+def _bounded(node: Any) -> Any:
     if isinstance(node, dict):
-        out = {k: _bounded(v, in_list=(k == "items")) for k, v in node.items()}
-        if out.get("type") == "string" and "enum" not in out:
-            out.setdefault("maxLength", MAX_ITEM_CHARS if in_list else MAX_STRING_CHARS)
+        out = {k: _bounded(v) for k, v in node.items()}
         if out.get("type") == "array":
             out.setdefault("maxItems", MAX_LIST_ITEMS)
         return out
