@@ -1,9 +1,10 @@
 """Run suites against targets: answer, judge, append one JSONL row per item, resume, then report.
 
-Rows go to ``OUT/items.jsonl``, appended and flushed one by one, so an interrupted run loses at
-most the items in flight; a rerun with the same arguments skips every (target, suite, item) that
-already has a row without an error, and retries the rest. A target or judge failure becomes an
-error row and the run goes on.
+Rows go to ``OUT/items.jsonl`` through the batch command's crash-safe writer (one write per line,
+fsynced, one writer at a time), so an interrupted run loses at most the items in flight; a rerun
+with the same arguments cuts off a torn last line, skips every (target, suite, item) that already
+has a row without an error, and retries the rest. A target or judge failure becomes an error row
+and the run goes on.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from oyster_agents.eval._pool import ModelPool
 from oyster_agents.eval.judge import Judge, make_judge
 from oyster_agents.eval.records import EvalItem, ItemRecord, Suite
 from oyster_agents.eval.targets import Target, TargetSpec, make_target
+from oyster_agents.runner import JsonlWriter, scan_output
 
 ITEMS_FILE = "items.jsonl"
 
@@ -98,26 +100,28 @@ def run_eval(
     if dupes:
         raise InputError(f"several targets are labelled {dupes}; name them with LABEL=TARGET")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     path = out / ITEMS_FILE
-    done = {r.key for r in read_records(path) if not r.error}
     run = EvalRun(out_dir=out)
     pool = ModelPool()
     judge: Judge | None = None
     started = time.perf_counter()
-    for spec in targets:
-        todo = [(s, item) for s, items in suites.items() for item in items if (spec.label, s.value, item.id) not in done]
-        run.skipped += sum(len(items) for items in suites.values()) - len(todo)
-        if not todo:
-            continue
-        t0 = time.perf_counter()
-        if judge is None:
-            judge = make_judge(judge_config or config, models=judge_models, pool=pool)
-        target = make_target(spec, config, pool=pool, models=models)
-        written, errors = _run_target(target, spec, judge, todo, path, concurrency, progress)
-        run.written += written
-        run.errors += errors
-        run.per_target_seconds[spec.label] = time.perf_counter() - t0
+    with JsonlWriter(path) as writer:
+        scan_output(path, repair=True)  # a killed run may have left half a line at the end
+        done = {r.key for r in read_records(path) if not r.error}
+        for spec in targets:
+            todo = [(s, item) for s, items in suites.items() for item in items
+                    if (spec.label, s.value, item.id) not in done]
+            run.skipped += sum(len(items) for items in suites.values()) - len(todo)
+            if not todo:
+                continue
+            t0 = time.perf_counter()
+            if judge is None:
+                judge = make_judge(judge_config or config, models=judge_models, pool=pool)
+            target = make_target(spec, config, pool=pool, models=models)
+            written, errors = _run_target(target, spec, judge, todo, writer, concurrency, progress)
+            run.written += written
+            run.errors += errors
+            run.per_target_seconds[spec.label] = time.perf_counter() - t0
     run.seconds = time.perf_counter() - started
     if report:
         from oyster_agents.eval.report import build_report
@@ -131,7 +135,7 @@ def _run_target(
     spec: TargetSpec,
     judge: Judge,
     todo: list[tuple[Suite, EvalItem]],
-    path: Path,
+    writer: JsonlWriter,
     concurrency: int,
     progress: bool,
 ) -> tuple[int, int]:
@@ -144,15 +148,13 @@ def _run_target(
         futures: list[Future[ItemRecord]] = [
             executor.submit(evaluate_item, target, spec, judge, suite, item) for suite, item in todo
         ]
-        with path.open("a", encoding="utf-8") as handle:
-            for future in as_completed(futures):
-                record = future.result()
-                handle.write(record.model_dump_json() + "\n")
-                handle.flush()
-                written += 1
-                errors += record.error is not None
-                bar.update(1)
-                bar.set_postfix(errors=errors, refresh=False)
+        for future in as_completed(futures):
+            record = future.result()
+            writer.write(record.model_dump(mode="json"))
+            written += 1
+            errors += record.error is not None
+            bar.update(1)
+            bar.set_postfix(errors=errors, refresh=False)
     except BaseException:
         executor.shutdown(wait=False, cancel_futures=True)
         raise

@@ -40,10 +40,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802 (http.server's naming)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).requests.append(body)
-        fmt = body.get("response_format") or {}
         last = body["messages"][-1]["content"]
-        if fmt.get("type") == "json_schema":
-            schema = fmt["json_schema"]["schema"]
+        schema = _requested_schema(body)
+        if schema is not None:
             if "label" in schema.get("properties", {}):
                 label = "full_refusal" if "sorry" in last.lower() else "full_compliance"
                 content = json.dumps({"label": label, "explanation": "scripted"})
@@ -62,6 +61,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+def _requested_schema(body: dict) -> dict | None:
+    """The JSON schema a structured request asks for (OpenAI ``response_format`` or vLLM's field)."""
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        return fmt["json_schema"]["schema"]
+    native = body.get("structured_outputs") or {}
+    return native.get("json") if isinstance(native, dict) else None
 
 
 @pytest.fixture

@@ -99,3 +99,18 @@ def test_read_records_skips_a_torn_last_line_only(tmp_path):
     path.write_text("garbage\n" + row.model_dump_json() + "\n", encoding="utf-8")
     with pytest.raises(InputError, match=":1: not an eval record"):
         read_records(path)
+
+
+def test_a_torn_last_line_is_cut_before_appending(tmp_path, fake_models):
+    out = tmp_path / "eval"
+    suites = {Suite.STRATA_SWORD: _suites()[Suite.STRATA_SWORD]}
+    run_eval({Suite.STRATA_SWORD: suites[Suite.STRATA_SWORD][:1]}, [parse_target("graph")], out, config=CONFIG,
+             models=fake_models(), judge_models=_judge(fake_models), progress=False, report=False)
+    path = out / ITEMS_FILE
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write('{"target": "graph", "suite": "strata-')  # a run killed inside a write
+    run = run_eval(suites, [parse_target("graph")], out, config=CONFIG, models=fake_models(),
+                   judge_models=_judge(fake_models), progress=False, report=False)
+    assert (run.written, run.skipped) == (1, 1)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2 and [ItemRecord.model_validate_json(x).item.id for x in lines] == ["s0", "s1"]
