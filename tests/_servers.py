@@ -87,6 +87,8 @@ class OpenAICompatServer:
         latency_s: seconds each chat request sleeps before answering.
         fail_first: the first N chat requests answer ``fail_status``.
         fail_status: the status of those failures (500 by default).
+        fail_message: the error message of those failures; ``{authorization}`` is replaced by the
+            request's Authorization header, as careless servers echo credentials back.
         truncate_first: the next N chat requests (after the failures) send half a body and close.
         empty_first: the next N chat requests answer 200 with an empty body.
         stall_first: the next N chat requests wait ``stall_s`` before answering (past a client's
@@ -104,6 +106,7 @@ class OpenAICompatServer:
         latency_s: float = 0.0,
         fail_first: int = 0,
         fail_status: int = 500,
+        fail_message: str = "injected failure",
         truncate_first: int = 0,
         empty_first: int = 0,
         stall_first: int = 0,
@@ -117,6 +120,7 @@ class OpenAICompatServer:
         self.latency_s = latency_s
         self.fail_first = fail_first
         self.fail_status = fail_status
+        self.fail_message = fail_message
         self.truncate_first = truncate_first
         self.empty_first = empty_first
         self.stall_first = stall_first
@@ -257,7 +261,8 @@ class OpenAICompatServer:
                     return
                 if behaviour == "fail":
                     log.status, log.end = server.fail_status, time.monotonic()
-                    self._send_json(server.fail_status, {"error": {"message": "injected failure", "type": "server_error"}})
+                    message = server.fail_message.replace("{authorization}", self.headers.get("Authorization", ""))
+                    self._send_json(server.fail_status, {"error": {"message": message, "type": "server_error"}})
                     return
                 content = server.reply(body)
                 prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -156,18 +157,18 @@ def call_model(
                 f"the query's deadline (loop.deadline_s) passed while retrying: {type(last).__name__}: "
                 f"{_short(last, runtime)}",
                 role=runtime.role, model=runtime.model_name, attempts=tries,
-            ) from last
+            ) from _chainable(last, runtime)
         raise BackendError(
             f"backend kept failing: {type(last).__name__}: {_short(last, runtime)}",
             role=runtime.role, model=runtime.model_name, attempts=tries,
-        ) from last
+        ) from _chainable(last, runtime)
     except (BackendError, ConfigError, DeadlineExceededError):
         raise
     except Exception as exc:  # non-transient: report at once, with who and what
         raise BackendError(
             f"backend error: {type(exc).__name__}: {_short(exc, runtime)}",
             role=runtime.role, model=runtime.model_name, attempts=tries,
-        ) from exc
+        ) from _chainable(exc, runtime)
     seconds = time.perf_counter() - started
     usage = getattr(message, "usage_metadata", None) or {}
     text = message.content if isinstance(message.content, str) else str(message.content)
@@ -221,8 +222,21 @@ def _estimate_tokens(messages: Sequence[BaseMessage]) -> int:
     return max(1, sum(len(str(m.content)) for m in messages) // 4)
 
 
+def _secrets(runtime: RoleRuntime) -> list[str]:
+    key = runtime.config.api_key
+    return [key.get_secret_value()] if key and key.get_secret_value() else []
+
+
+def _chainable(exc: BaseException | None, runtime: RoleRuntime) -> BaseException | None:
+    """The error to chain as the cause, or None when its text repeats the API key (a server that
+    echoes credentials): a logged traceback would print the cause in full."""
+    if exc is None:
+        return None
+    text = "".join(traceback.format_exception(exc))
+    return None if any(secret in text for secret in _secrets(runtime)) else exc
+
+
 def _short(exc: BaseException | None, runtime: RoleRuntime, limit: int = 300) -> str:
     """The error text for a message: credentials masked (servers echo keys back), then cut."""
-    key = runtime.config.api_key
-    text = redact(str(exc) if exc is not None else "", [key.get_secret_value()] if key else [])
+    text = redact(str(exc) if exc is not None else "", _secrets(runtime))
     return text if len(text) <= limit else text[:limit] + "…"
