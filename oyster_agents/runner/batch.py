@@ -68,7 +68,8 @@ class BatchSummary(BaseModel):
 
     def describe(self) -> str:
         """One human-readable line."""
-        rate = f", {self.ok + self.failed} in {self.seconds:.1f} s" if self.seconds else ""
+        ran = self.ok + self.failed
+        rate = f"; {ran} queries in {self.seconds:.1f} s ({ran / self.seconds:.2f}/s)" if ran and self.seconds else ""
         parts = [f"{self.ok} ok", f"{self.failed} failed", f"{self.skipped} already done"]
         if self.bad_lines:
             parts.append(f"{len(self.bad_lines)} bad input lines")
@@ -80,8 +81,6 @@ class BatchSummary(BaseModel):
 
 class BatchPlan(BaseModel):
     """The items still to run and what the output already holds."""
-
-    model_config = {"arbitrary_types_allowed": True}
 
     items: list[BatchItem]
     todo: list[BatchItem]

@@ -73,35 +73,51 @@ def _overlap_across_queries(requests) -> bool:
     return False
 
 
+def _wait_for_lines(proc: subprocess.Popen, out: Path, n: int) -> None:
+    deadline = time.monotonic() + 120
+    while not out.exists() or out.read_bytes().count(b"\n") < n:
+        assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
+        assert time.monotonic() < deadline, "the batch made no progress"
+        time.sleep(0.05)
+
+
 @pytest.mark.slow
-def test_sigkill_mid_run_then_resume_gives_every_id_exactly_once(tmp_path):
-    src = _write(tmp_path / "in.jsonl", _queries(14))
+def test_ctrl_c_then_sigkill_then_resume_gives_every_id_exactly_once(tmp_path):
+    src = _write(tmp_path / "in.jsonl", _queries(16))
     out = tmp_path / "out.jsonl"
     with OpenAICompatServer(latency_s=0.15, models=("base-model",)) as server:
         args = _oyster(str(src), "--out", str(out), "--concurrency", "2", "--backend", "openai",
                        "--base-url", server.base_url, "--model", "base-model", "--candidates", "2", "--max-steps", "1")
+        # 1. Ctrl-C: a clean stop, whole lines only, exit code 130.
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 120
-        while (not out.exists() or out.read_bytes().count(b"\n") < 3) and time.monotonic() < deadline:
-            assert proc.poll() is None, proc.stderr.read().decode()
-            time.sleep(0.05)
+        _wait_for_lines(proc, out, 2)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err.decode()[-3000:]
+        assert "interrupted: " in err.decode() and "rerun to resume" in err.decode()
+        stopped = _read(out)
+        assert 2 <= len(stopped) < 16
+        # 2. SIGKILL in the middle of the resumed run.
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _wait_for_lines(proc, out, len(stopped) + 3)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-        first = _read(out)
-        assert 3 <= len(first) < 14, "the kill should land in the middle of the run"
+        killed = _read(out)
+        assert len(stopped) + 3 <= len(killed) < 16, "the kill should land in the middle of the run"
         # A kill can also land inside a write; emulate that torn line so resume must cut it off.
         with out.open("ab") as handle:
-            handle.write(json.dumps(first[0])[:57].encode())
+            handle.write(json.dumps(killed[0])[:57].encode())
+        # 3. Resume to the end.
         done = subprocess.run(args, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     records = _read(out)
     ids = [r["id"] for r in records]
-    assert sorted(ids) == sorted(q["id"] for q in _queries(14)) and len(ids) == len(set(ids))
-    assert ids[: len(first)] == [r["id"] for r in first]  # finished work was kept, not redone
+    assert sorted(ids) == sorted(q["id"] for q in _queries(16)) and len(ids) == len(set(ids))
+    assert ids[: len(killed)] == [r["id"] for r in killed]  # finished work was kept, not redone
     for record in records:
         RunTrace.model_validate(record)
     assert "partly written last line" in done.stderr
-    assert f"{len(first)} of 14 already in" in done.stderr
+    assert f"{len(killed)} of 16 already in" in done.stderr
     assert "query/s" in done.stderr or "s/query" in done.stderr  # the progress bar
     assert "done: " in done.stderr
 
