@@ -181,7 +181,10 @@ class OysterConfig(BaseSettings):
             return cls(**merged)
         except ValidationError as exc:
             where = f" in {path}" if path else ""
-            raise ConfigError(f"invalid configuration{where}:\n{_format_validation(exc)}") from exc
+            source = _source_text(Path(path)) if path is not None else None
+            raise ConfigError(
+                f"invalid configuration{where}:\n{_format_validation(exc, path, source)}"
+            ) from exc
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -205,7 +208,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping, got {type(data).__name__}")
+        raise ConfigError(f"{path}:1: the top level must be a mapping, got {type(data).__name__}")
     return data
 
 
@@ -228,9 +231,21 @@ def _unsecret(data: Any) -> Any:
     return data
 
 
-def _format_validation(exc: ValidationError) -> str:
+def _source_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _format_validation(exc: ValidationError, path: str | Path | None = None, source: str | None = None) -> str:
+    """One line per problem: ``file:line: field: message`` where the field is in the file."""
+    from oyster_agents._source_lines import line_of
+
     lines = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"  {loc}: {err['msg']}")
+        line = line_of(source, err["loc"], missing=err["type"] == "missing") if source is not None else None
+        where = f"{path}:{line}: " if line is not None else ""
+        lines.append(f"  {where}{loc}: {err['msg']}")
     return "\n".join(lines)

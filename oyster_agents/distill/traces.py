@@ -95,7 +95,8 @@ def _records(text: str, source: str, problems: list[TraceProblem]) -> Iterator[t
             else:
                 yield first, whole
             return
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Only "\n" ends a JSON Lines record: splitlines() would also cut at U+2028 or U+0085 inside a string.
+    for number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         try:

@@ -147,14 +147,17 @@ def _parse(text: str, where: str, *, is_json: bool) -> Taxonomy:
         line = f":{mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{where}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"{where}: a policy file must be a mapping with 'categories', 'levels', ...")
+        raise ConfigError(f"{where}:1: a policy file must be a mapping with 'categories', 'levels', ...")
     try:
         return Taxonomy.model_validate(data)
     except ValidationError as exc:
+        from oyster_agents._source_lines import line_of
+
         problems = []
         for err in exc.errors()[:10]:
             loc = _location(err["loc"], data)
-            problems.append(f"  {loc}: {err['msg']}")
+            line = line_of(text, err["loc"], missing=err["type"] == "missing")
+            problems.append(f"  {where}:{line}: {loc}: {err['msg']}" if line else f"  {loc}: {err['msg']}")
         raise ConfigError(f"{where}: invalid policy:\n" + "\n".join(problems)) from exc
 
 
