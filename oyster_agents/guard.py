@@ -38,6 +38,7 @@ from oyster_agents.config import OysterConfig, Role
 from oyster_agents.errors import ConfigError, InputError
 from oyster_agents.schemas import ChatTurn, RiskAssessment, RiskLevel
 from oyster_agents.taxonomy import Taxonomy
+from oyster_agents.telemetry import active_tracing
 
 DIRECT = "direct"
 CONSTRUCTIVE = "constructive"
@@ -52,21 +53,21 @@ class RouteRule(BaseModel):
     """Which assessments are low risk, i.e. go straight to the app's model.
 
     A turn is low risk when all three hold: level at most ``max_level``, severity at most
-    ``max_severity`` and the malicious posterior below ``max_malicious``.
+    ``max_severity`` and the malicious posterior at most ``max_malicious``.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     max_level: RiskLevel = RiskLevel.R0
     max_severity: int = Field(default=1, ge=0, le=4)
-    max_malicious: float = Field(default=0.25, ge=0.0, le=1.0)
+    max_malicious: float = Field(default=0.2, ge=0.0, le=1.0)
 
     def is_low_risk(self, assessment: RiskAssessment) -> bool:
         """True when the turn may skip the constructive graph."""
         return (
             _LEVEL_RANK[assessment.level] <= _LEVEL_RANK[self.max_level]
             and assessment.severity <= self.max_severity
-            and assessment.user_type_posterior.malicious < self.max_malicious
+            and assessment.user_type_posterior.malicious <= self.max_malicious
         )
 
 
@@ -317,9 +318,12 @@ class ConstructiveGuard(BaseChatModel):
                 model = shared.models.get(role) or shared.models.get("default")
                 if model is None:
                     raise ConfigError(f"no model for role '{role}': pass models['{role}'] or models['default']")
-                shared.assessor = RoleRuntime(
-                    role=role, model=model, config=self.config.role(role), wrappers=list(self.wrappers)
-                )
+                wrappers = list(self.wrappers)
+                if active_tracing() is not None:  # as the graph's own runtimes get (telemetry.instrument_builder)
+                    from oyster_agents.telemetry.spans import trace_call
+
+                    wrappers.append(trace_call)
+                shared.assessor = RoleRuntime(role=role, model=model, config=self.config.role(role), wrappers=wrappers)
             return shared.assessor, shared.taxonomy  # type: ignore[return-value]
 
     def _graph(self) -> Any:

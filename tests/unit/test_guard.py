@@ -179,8 +179,10 @@ def test_route_rule_boundaries():
     assert rule.is_low_risk(base)
     assert not rule.is_low_risk(base.model_copy(update={"severity": 2}))
     assert not rule.is_low_risk(base.model_copy(update={"level": "R1"}))
-    risky_posterior = base.user_type_posterior.model_copy(update={"benign": 0.7, "malicious": 0.25, "sensitive": 0.05})
-    assert not rule.is_low_risk(base.model_copy(update={"user_type_posterior": risky_posterior}))
+    at_limit = base.user_type_posterior.model_copy(update={"benign": 0.75, "sensitive": 0.05, "malicious": 0.2})
+    assert rule.is_low_risk(base.model_copy(update={"user_type_posterior": at_limit}))
+    over = at_limit.model_copy(update={"benign": 0.74, "malicious": 0.21})
+    assert not rule.is_low_risk(base.model_copy(update={"user_type_posterior": over}))
     assert RouteRule(max_level="R1", max_severity=3, max_malicious=0.5).is_low_risk(RiskAssessment.model_validate_json(HIGH))
 
 
