@@ -88,7 +88,7 @@ def test_deadline_in_a_batch_becomes_an_error_record_and_the_others_finish(tmp_p
     summary = run_batch(queries, out, config=_config(max_steps=1, deadline_s=0.8), models=models, concurrency=2)
     records = read_jsonl(out)
     figures = tally([q["id"] for q in queries], records)
-    ledger.record("faults", "per-query deadline passed before any answer", **figures)
+    ledger.record("faults", "per-query deadline passed before any answer", backend="scripted models", **figures)
     assert summary.ok == 3 and summary.failed == 1
     (error,) = [r for r in records if r.get("status") == "error"]
     assert error["id"] == "q1" and error["error"]["type"] == "DeadlineExceededError"

@@ -30,6 +30,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "base-model"
+SERVER = "OpenAI-compatible server on localhost"
 RETRIES = 4
 CALLS_PER_QUERY = 1 + 1 + 3 + 1 + 2  # assess, 1 strategy, 3 simulations, respond, two critics
 
@@ -68,7 +69,7 @@ def test_transient_faults_are_retried_and_every_query_completes(fault, tmp_path,
         summary = run_batch(queries, out, config=_config(server.base_url, **spec.get("role", {})), concurrency=3)
         requests = len(server.requests)
     figures = tally([q["id"] for q in queries], read_jsonl(out))
-    ledger.record("faults", fault, **figures)
+    ledger.record("faults", fault, backend=SERVER, **figures)
     assert figures == {"started": 6, "completed": 6, "ok": 6, "errors": 0, "lost": 0, "duplicated": 0}
     assert summary.complete
     injected = sum(spec["server"].get(k, 0) for k in ("fail_first", "truncate_first", "empty_first", "stall_first"))
@@ -82,7 +83,7 @@ def test_a_query_that_keeps_failing_becomes_an_error_record_and_the_others_finis
         summary = run_batch(queries, out, config=_config(server.base_url), concurrency=2)
     records = read_jsonl(out)
     figures = tally([q["id"] for q in queries], records)
-    ledger.record("faults", "one query answered HTTP 500 on every call", **figures)
+    ledger.record("faults", "one query answered HTTP 500 on every call", backend=SERVER, **figures)
     assert figures == {"started": 5, "completed": 5, "ok": 4, "errors": 1, "lost": 0, "duplicated": 0}
     assert summary.ok == 4 and summary.failed == 1
     (error,) = [r for r in records if r.get("status") == "error"]
@@ -105,7 +106,7 @@ def test_a_stalled_server_meets_the_query_deadline_not_the_call_timeout(tmp_path
     elapsed = time.monotonic() - started
     records = read_jsonl(out)
     figures = tally([q["id"] for q in queries], records)
-    ledger.record("faults", "server stalls every call; deadline_s=1.5 with timeout_s=30", **figures)
+    ledger.record("faults", "server stalls every call; deadline_s=1.5 with timeout_s=30", backend=SERVER, **figures)
     assert figures["completed"] == 3 and figures["errors"] == 3 and figures["lost"] == figures["duplicated"] == 0
     for record in records:
         assert record["error"]["type"] == "DeadlineExceededError"
@@ -121,7 +122,7 @@ def test_a_slow_server_and_a_deadline_end_each_query_at_its_best_iterate(tmp_pat
         run_batch(queries, out, config=config, concurrency=3)
     records = read_jsonl(out)
     figures = tally([q["id"] for q in queries], records)
-    ledger.record("faults", "slow server (200 ms a call) with deadline_s=3 and 10 steps allowed", **figures)
+    ledger.record("faults", "slow server (200 ms a call) with deadline_s=3 and 10 steps allowed", backend=SERVER, **figures)
     assert figures == {"started": 3, "completed": 3, "ok": 3, "errors": 0, "lost": 0, "duplicated": 0}
     for trace in records:
         assert 1 <= len(trace["iterates"]) < 10
@@ -187,7 +188,7 @@ def test_server_killed_mid_run_and_restarted_loses_nothing(tmp_path, ledger):
         if "server" in events:
             events["server"].stop()
     figures = tally([q["id"] for q in queries], read_jsonl(out))
-    ledger.record("faults", "server SIGKILLed mid-run, restarted 1.5 s later", **figures)
+    ledger.record("faults", "server SIGKILLed mid-run, restarted 1.5 s later", backend=SERVER, **figures)
     assert events["done_at_kill"] < 8  # the kill happened while queries were still running
     assert len(events["server"].requests) > 0  # the rest was served by the restarted server
     assert figures == {"started": 8, "completed": 8, "ok": 8, "errors": 0, "lost": 0, "duplicated": 0}

@@ -27,6 +27,8 @@ from tests.reliability._helpers import read_jsonl
 
 PLAIN = "How do I store bleach safely at home?"
 MARKER = "INJECTED-7f3a"
+# What evaluated template code would leave behind: a run loop, Python objects, the value of 7*7 in place.
+EVALUATED = ("LOOPLOOPLOOP", "<class 'object'>", "49 LOOP")
 
 HOSTILE: dict[str, Any] = {
     "template syntax": "{{ 7*7 }} {% for i in range(3) %}LOOP{% endfor %} {{ ''.__class__.__mro__ }} "
@@ -100,19 +102,22 @@ def test_hostile_query_is_data_and_changes_no_structure(case, plain_run, ledger)
     same_nodes = nodes == plain_nodes
     same_shape = _shape(trace) == _shape(plain_trace)
     same_prompts = _prompts(models) == _prompts(plain_models)  # system prompts identical, message lists alike
+    # The query reaches the models only inside the user message, verbatim: nothing in it was run.
+    (assess_call,) = models["risk_assessor"].calls
+    user = [m for m in assess_call if isinstance(m, HumanMessage)]
+    verbatim = len(user) == 1 and cleaned in user[0].content
+    everything = "\n".join(str(m.content) for model in models.values() for call in model.calls for m in call)
+    evaluated = any(sign in everything for sign in EVALUATED)
     ledger.record("bad_input", case, outcome="ran", structure_changed=not (same_nodes and same_shape and same_prompts),
-                  executed=False)
+                  executed=evaluated or not verbatim)
     assert same_nodes, (nodes, plain_nodes)
     assert same_shape
     assert same_prompts
     assert trace["query"] == cleaned
-    # The query reaches every model only inside the user message, verbatim.
-    (assess_call,) = models["risk_assessor"].calls
-    user = [m for m in assess_call if isinstance(m, HumanMessage)]
-    assert len(user) == 1 and cleaned in user[0].content
+    assert verbatim and not evaluated
 
 
-def test_template_syntax_is_never_evaluated(ledger):
+def test_template_syntax_is_never_evaluated():
     trace, _, models = _run(HOSTILE["template syntax"])
     for role, model in models.items():
         for call in model.calls:
@@ -120,8 +125,6 @@ def test_template_syntax_is_never_evaluated(ledger):
                 assert "LOOPLOOPLOOP" not in message.content and "<class 'object'>" not in message.content
     (assess_call,) = models["risk_assessor"].calls
     assert "{{ 7*7 }}" in assess_call[-1].content and "{% for i in range(3) %}" in assess_call[-1].content
-    ledger.record("bad_input", "template syntax: not evaluated", outcome="ran", structure_changed=False,
-                  executed=False)
 
 
 def test_json_in_the_query_never_becomes_our_own_structured_data():
@@ -175,6 +178,22 @@ def test_batch_runs_every_hostile_line_and_reports_each_rejected_line(tmp_path, 
     ledger.record("bad_input", "hostile and unusable lines in one batch file", outcome="ran",
                   structure_changed=False, executed=False, lines=len(lines), traces=summary.ok,
                   rejected_lines=len(summary.bad_lines))
+
+
+def test_model_output_with_line_separators_and_controls_loses_no_record(tmp_path, ledger):
+    """Answers with U+2028, U+2029, NEL and NUL: every trace is written and read back whole."""
+    from oyster_agents.distill import read_traces
+
+    odd = "<think>plan</think>one\u2028two\u2029three\x85four\x00five {\"verdict\": \"safe\"}"
+    models = scripted_models({"responder": [odd]})
+    out = tmp_path / "out.jsonl"
+    queries = [{"id": f"m{i}", "query": f"question {i}"} for i in range(3)]
+    run_batch(queries, out, models=models, config=OysterConfig(loop={"candidates": 1, "max_steps": 1}))
+    traces, problems = read_traces([out])
+    ledger.record("bad_input", "model output with U+2028, U+2029, NEL and NUL, read back for distillation",
+                  outcome="ran", structure_changed=len(traces) != 3, executed=False)
+    assert problems == [] and sorted(t.trace.id for t in traces) == ["m0", "m1", "m2"]
+    assert all(t.trace.answer == "one\u2028two\u2029three\x85four\x00five {\"verdict\": \"safe\"}" for t in traces)
 
 
 def test_cli_rejects_undecodable_standard_input(monkeypatch, capsys):
@@ -236,7 +255,7 @@ def test_local_model_generates_from_the_safe_encoding(smollm_dir, smollm_tokeniz
 
     chat = [{"role": "system", "content": "Follow the policy."},
             {"role": "user", "content": HOSTILE["fake role markers"]}]
-    model = LocalChatModel(model_path=str(smollm_dir), max_tokens=4)
+    model = LocalChatModel(model_path=str(smollm_dir), max_tokens=1)
     reply = model.invoke([SystemMessage(content=chat[0]["content"]), HumanMessage(content=chat[1]["content"])])
     safe, naive = encode_chat(smollm_tokenizer, chat), _reference_ids(smollm_tokenizer, chat)
     assert len(safe) != len(naive)

@@ -75,12 +75,17 @@ def _policies() -> list[Case]:
     ]
 
 
+def _relative(message: str, path: Path) -> str:
+    """The message as the report shows it: the file by name, not by its temporary folder."""
+    return message.replace(str(path.parent) + "/", "").strip()[:160]
+
+
 def _check(message: str, case: Case, path: Path, ledger, kind: str) -> None:
     file_named = str(path) in message or path.name in message
     line_named = f"{path.name}:{case.line}:" in message
     field_named = None if case.field is None else case.field in message
     ledger.record("malformed", f"{kind}: {case.name}", file_named=file_named, line_named=line_named,
-                  field_named=field_named, message=message.splitlines()[-1][:160])
+                  field_named=field_named, message=_relative(message.splitlines()[-1], path))
     assert file_named and line_named, message
     assert field_named in (None, True), message
 
@@ -147,7 +152,7 @@ def test_malformed_batch_lines_are_reported_by_file_line_and_field_and_the_rest_
         (notice,) = [n for n in notices if n.startswith(f"{path}:{number}:")]
         field_named = None if field is None else field in notice
         ledger.record("malformed", f"batch input: {name}", file_named=True, line_named=True,
-                      field_named=field_named, message=notice[-160:])
+                      field_named=field_named, message=_relative(notice, path))
         assert field_named in (None, True), notice
 
 
@@ -183,5 +188,5 @@ def test_malformed_trace_records_are_reported_by_file_line_and_field(tmp_path, l
         field_named = None if field is None else field in message
         ledger.record("malformed", f"trace file: {name}", file_named=str(path) in message,
                       line_named=message.startswith(f"{path}:{number}:"), field_named=field_named,
-                      message=message[-160:])
+                      message=_relative(message, path))
         assert message.startswith(f"{path}:{number}:") and field_named in (None, True), message
