@@ -109,9 +109,14 @@ def _validate(record: Any, source: str, line: int, problems: list[TraceProblem])
     if not isinstance(record, dict):
         problems.append(TraceProblem(source=source, line=line, reason=f"expected a JSON object, got {type(record).__name__}"))
         return None
-    if "error" in record and "iterates" not in record:
-        detail = str(record.get("error"))[:200]
-        problems.append(TraceProblem(source=source, line=line, reason=f"error row from a failed run: {detail}"))
+    if record.get("status") == "error" or ("error" in record and "iterates" not in record):
+        error = record.get("error")
+        if isinstance(error, dict):
+            error = f"{error.get('type', 'Error')}: {error.get('message', '')}"
+        label = f" {record['id']}" if record.get("id") else ""
+        problems.append(
+            TraceProblem(source=source, line=line, reason=f"error record of failed query{label}: {str(error)[:200]}")
+        )
         return None
     try:
         trace = RunTrace.model_validate(record)

@@ -195,7 +195,7 @@ def test_malformed_lines_are_reported_with_file_and_line_and_skipped(tmp_path):
     path = write_jsonl(tmp_path / "t.jsonl", [
         make_trace(),
         "{not json",
-        {"id": "q-9", "error": "BackendError: server down"},
+        {"id": "q-9", "status": "error", "query": "q", "error": {"type": "BackendError", "message": "server down"}},
         {"query": "missing everything"},
         [1, 2],
         make_trace(iterates=[_iterate(0, "safe", GOOD, "x")], best=3),
@@ -205,7 +205,8 @@ def test_malformed_lines_are_reported_with_file_and_line_and_skipped(tmp_path):
     assert [t.line for t in traces] == [1, 7]
     where = [(p.source.rsplit("/", 1)[-1], p.line) for p in problems]
     assert where == [("t.jsonl", 2), ("t.jsonl", 3), ("t.jsonl", 4), ("t.jsonl", 5), ("t.jsonl", 6), ("missing.jsonl", 0)]
-    assert "error row" in problems[1].reason and "not a run trace" in problems[2].reason
+    assert problems[1].reason == "error record of failed query q-9: BackendError: server down"
+    assert "not a run trace" in problems[2].reason
     assert "out of range" in problems[4].reason and "cannot read" in problems[5].reason
 
 
