@@ -19,7 +19,7 @@ from oyster_agents.telemetry import _attributes as A
 from oyster_agents.telemetry._outputs import record_iterate, record_output
 from oyster_agents.telemetry._scope import SCOPE_KEY, RunScope, current_scope
 from oyster_agents.telemetry._state import active
-from oyster_agents.telemetry.spans import Tracing, record_error
+from oyster_agents.telemetry.spans import Tracing, guarded, record_error
 
 
 class _Run:
@@ -188,13 +188,16 @@ class TracedNode(Runnable[Any, Any]):
             if span is None:
                 output = self.inner.invoke(input, config, **kwargs)
             else:
-                with trace.use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False):
-                    try:
-                        output = self.inner.invoke(input, config, **kwargs)
-                    except BaseException as exc:
-                        record_error(span, exc)
-                        raise
-                    record_output(span, scope, output, tracing.capture_content)
+                token = otel_context.attach(trace.set_span_in_context(span))
+                try:
+                    output = self.inner.invoke(input, config, **kwargs)
+                    guarded(record_output, span, scope, output, tracing.capture_content)
+                except BaseException as exc:
+                    record_error(span, exc)
+                    raise
+                finally:
+                    otel_context.detach(token)
+                    span.end()
         except BaseException as exc:
             self._end_step(scope, None, exc)
             raise
@@ -211,13 +214,16 @@ class TracedNode(Runnable[Any, Any]):
             if span is None:
                 output = await self.inner.ainvoke(input, config, **kwargs)
             else:
-                with trace.use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False):
-                    try:
-                        output = await self.inner.ainvoke(input, config, **kwargs)
-                    except BaseException as exc:
-                        record_error(span, exc)
-                        raise
-                    record_output(span, scope, output, tracing.capture_content)
+                token = otel_context.attach(trace.set_span_in_context(span))
+                try:
+                    output = await self.inner.ainvoke(input, config, **kwargs)
+                    guarded(record_output, span, scope, output, tracing.capture_content)
+                except BaseException as exc:
+                    record_error(span, exc)
+                    raise
+                finally:
+                    otel_context.detach(token)
+                    span.end()
         except BaseException as exc:
             self._end_step(scope, None, exc)
             raise
@@ -245,7 +251,7 @@ class TracedNode(Runnable[Any, Any]):
         if exc is not None:
             record_error(step, exc)
         elif isinstance(output, Mapping):
-            record_iterate(step, output)
+            guarded(record_iterate, step, output)
         step.end()
         scope.root.set_attribute(A.STEP_COUNT, scope.steps)
 

@@ -1,6 +1,7 @@
 """``configure_tracing``: pick or build the tracer and meter providers, then switch tracing on.
 
 The standard ``OTEL_*`` variables apply: ``OTEL_SDK_DISABLED``, ``OTEL_TRACES_EXPORTER``,
+``OTEL_METRICS_EXPORTER`` (``none`` for backends that take traces only), ``OTEL_TRACES_SAMPLER``,
 ``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_EXPORTER_OTLP_*`` (endpoint, headers,
 timeout, protocol, compression), ``OTEL_BSP_*`` and
 ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``.
@@ -80,7 +81,8 @@ def configure(
 
     if meter_provider is None:
         meter_provider = metrics.get_meter_provider()
-        if owns_globals and kind == "otlp" and _is_unset(meter_provider):
+        metrics_on = os.environ.get("OTEL_METRICS_EXPORTER", "otlp").strip().lower() != "none"
+        if owns_globals and kind == "otlp" and metrics_on and _is_unset(meter_provider):
             # Private to this tracing (not set globally), so shutdown() can stop it for good.
             pipeline = _new_meter_pipeline(endpoint)
             meter_provider = pipeline.provider
@@ -193,7 +195,7 @@ def _otlp_span_exporter(endpoint: str | None) -> Any:
 
 
 def _new_meter_pipeline(endpoint: str | None) -> _Pipeline:
-    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
     if _protocol("METRICS") == "grpc":
@@ -206,7 +208,11 @@ def _new_meter_pipeline(endpoint: str | None) -> _Pipeline:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 
         exporter = OTLPMetricExporter(endpoint=_signal_url(endpoint, "v1/metrics") if endpoint else None)
-    provider = MeterProvider(metric_readers=[PeriodicExportingMetricReader(exporter)], resource=_resource())
+    # Exemplars cost a third of each record on the hot path; OTEL_METRICS_EXEMPLAR_FILTER turns them on.
+    exemplars = None if "OTEL_METRICS_EXEMPLAR_FILTER" in os.environ else AlwaysOffExemplarFilter()
+    provider = MeterProvider(
+        metric_readers=[PeriodicExportingMetricReader(exporter)], resource=_resource(), exemplar_filter=exemplars
+    )
     return _Pipeline(provider, exporter)
 
 

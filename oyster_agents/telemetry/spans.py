@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from langgraph.errors import GraphBubbleUp
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -47,6 +48,7 @@ class Tracing:
         self.metrics = metrics
         self.capture_content = capture_content
         self._closers = list(closers)
+        self._requests: dict[int, tuple[Any, tuple[Any, Any], _Request]] = {}
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Export what is buffered now; False if an exporter did not finish in time."""
@@ -83,6 +85,78 @@ class Tracing:
     # ---- one LLM call ---------------------------------------------------------------------------
     def call(self, invoke: Callable[..., Any], runtime: Any, messages: list[Any], kwargs: dict[str, Any]) -> Any:
         """Run one model call inside a ``chat <model>`` span and record the two metrics."""
+        request = self._request(runtime, kwargs)
+        metric_attrs = dict(request.metric_attrs)
+        # start_span plus a manual attach costs about half of start_as_current_span's context manager.
+        span = self.tracer.start_span(request.span_name, kind=request.kind, attributes=request.attrs)
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            if self.capture_content:
+                system, chat = _input_messages(messages)
+                if system:
+                    span.set_attribute(A.SYSTEM_INSTRUCTIONS, system)
+                span.set_attribute(A.INPUT_MESSAGES, chat)
+            started = time.perf_counter()
+            try:
+                message = invoke(runtime, messages, kwargs)
+            except BaseException as exc:
+                error = record_error(span, exc, request.secrets)
+                if error is not None:
+                    self.metrics.record({**metric_attrs, A.ERROR_TYPE: error}, time.perf_counter() - started)
+                raise
+            # Telemetry must never break a run: a failure to describe the response is only logged.
+            guarded(self._record_response, span, message, metric_attrs, time.perf_counter() - started)
+        finally:
+            otel_context.detach(token)
+            span.end()
+        return message
+
+    def _record_response(self, span: trace.Span, message: Any, metric_attrs: dict[str, Any], seconds: float) -> None:
+        response: dict[str, Any] = {}
+        meta = getattr(message, "response_metadata", None) or {}
+        response_model = meta.get("model_name") or meta.get("model")
+        if isinstance(response_model, str) and response_model:
+            response[A.RESPONSE_MODEL] = metric_attrs[A.RESPONSE_MODEL] = response_model
+        response_id = meta.get("id")
+        if isinstance(response_id, str) and response_id:
+            response[A.RESPONSE_ID] = response_id
+        finish = meta.get("finish_reason") or meta.get("stop_reason")
+        if isinstance(finish, str) and finish:
+            response[A.RESPONSE_FINISH_REASONS] = [finish]
+        usage = getattr(message, "usage_metadata", None) or {}
+        tokens_in = _int_or_none(usage.get("input_tokens"))
+        tokens_out = _int_or_none(usage.get("output_tokens"))
+        if tokens_in is not None:
+            response[A.USAGE_INPUT_TOKENS] = tokens_in
+        if tokens_out is not None:
+            response[A.USAGE_OUTPUT_TOKENS] = tokens_out
+        if self.capture_content:
+            response[A.OUTPUT_MESSAGES] = _output_messages(message, finish)
+        span.set_attributes(response)
+        self.metrics.record(metric_attrs, seconds, tokens_in, tokens_out)
+        scope = current_scope()
+        if scope is not None:
+            scope.add_usage(tokens_in or 0, tokens_out or 0)
+
+    def _request(self, runtime: Any, kwargs: dict[str, Any]) -> _Request:
+        # The request side of a span depends only on the runtime and two settings: build it once.
+        key = (kwargs.get("temperature"), kwargs.get("max_tokens"))
+        cached = self._requests.get(id(runtime))
+        if cached is not None and cached[0] is runtime and cached[1] == key:
+            return cached[2]
+        request = _Request(runtime, kwargs)
+        if len(self._requests) > 1024:  # graphs come and go; ids of dead runtimes are never hit again
+            self._requests.clear()
+        self._requests[id(runtime)] = (runtime, key, request)
+        return request
+
+
+class _Request:
+    """The span name, kind and request attributes of one runtime's calls."""
+
+    __slots__ = ("span_name", "kind", "attrs", "metric_attrs", "secrets")
+
+    def __init__(self, runtime: Any, kwargs: dict[str, Any]) -> None:
         model = runtime.model
         request_model = runtime.model_name
         attrs: dict[str, Any] = {
@@ -95,59 +169,32 @@ class Tracing:
             attrs[A.SERVER_ADDRESS] = host
             if port:
                 attrs[A.SERVER_PORT] = port
-        metric_attrs = dict(attrs)
+        self.metric_attrs = dict(attrs)
         attrs[A.AGENT_NAME] = runtime.role
-        temperature = kwargs.get("temperature", getattr(model, "temperature", None))
+        temperature = kwargs.get("temperature", _field(model, "temperature"))
         if isinstance(temperature, (int, float)) and not isinstance(temperature, bool):
             attrs[A.REQUEST_TEMPERATURE] = float(temperature)
-        max_tokens = kwargs.get("max_tokens") or getattr(model, "max_tokens", None)
+        max_tokens = kwargs.get("max_tokens") or _field(model, "max_tokens")
         if isinstance(max_tokens, int) and not isinstance(max_tokens, bool):
             attrs[A.REQUEST_MAX_TOKENS] = max_tokens
-        kind = SpanKind.CLIENT if host else SpanKind.INTERNAL
-        secrets = _secrets_of(runtime)
-        with self.tracer.start_as_current_span(
-            f"{A.OP_CHAT} {request_model}", kind=kind, attributes=attrs,
-            record_exception=False, set_status_on_exception=False,
-        ) as span:
-            if self.capture_content:
-                system, chat = _input_messages(messages)
-                if system:
-                    span.set_attribute(A.SYSTEM_INSTRUCTIONS, system)
-                span.set_attribute(A.INPUT_MESSAGES, chat)
-            started = time.perf_counter()
-            try:
-                message = invoke(runtime, messages, kwargs)
-            except BaseException as exc:
-                error = record_error(span, exc, secrets)
-                if error is not None:
-                    self.metrics.record({**metric_attrs, A.ERROR_TYPE: error}, time.perf_counter() - started)
-                raise
-            seconds = time.perf_counter() - started
-            meta = getattr(message, "response_metadata", None) or {}
-            response_model = meta.get("model_name") or meta.get("model")
-            if isinstance(response_model, str) and response_model:
-                span.set_attribute(A.RESPONSE_MODEL, response_model)
-                metric_attrs[A.RESPONSE_MODEL] = response_model
-            response_id = meta.get("id")
-            if isinstance(response_id, str) and response_id:
-                span.set_attribute(A.RESPONSE_ID, response_id)
-            finish = meta.get("finish_reason") or meta.get("stop_reason")
-            if isinstance(finish, str) and finish:
-                span.set_attribute(A.RESPONSE_FINISH_REASONS, [finish])
-            usage = getattr(message, "usage_metadata", None) or {}
-            tokens_in = _int_or_none(usage.get("input_tokens"))
-            tokens_out = _int_or_none(usage.get("output_tokens"))
-            if tokens_in is not None:
-                span.set_attribute(A.USAGE_INPUT_TOKENS, tokens_in)
-            if tokens_out is not None:
-                span.set_attribute(A.USAGE_OUTPUT_TOKENS, tokens_out)
-            if self.capture_content:
-                span.set_attribute(A.OUTPUT_MESSAGES, _output_messages(message, finish))
-            self.metrics.record(metric_attrs, seconds, tokens_in, tokens_out)
-            scope = current_scope()
-            if scope is not None:
-                scope.add_usage(tokens_in or 0, tokens_out or 0)
-            return message
+        self.attrs = attrs
+        self.span_name = f"{A.OP_CHAT} {request_model}"
+        self.kind = SpanKind.CLIENT if host else SpanKind.INTERNAL
+        self.secrets = _secrets_of(runtime)
+
+
+def _field(model: Any, name: str) -> Any:
+    # Plain attribute lookup on a pydantic model costs an exception when the field is absent.
+    fields = getattr(model, "__dict__", None)
+    return fields.get(name) if isinstance(fields, dict) else getattr(model, name, None)
+
+
+def guarded(fn: Callable[..., Any], *args: Any) -> None:
+    """Call ``fn``; a failure inside telemetry is logged, never raised into the run."""
+    try:
+        fn(*args)
+    except Exception:
+        log.debug("telemetry: %s failed", getattr(fn, "__name__", fn), exc_info=True)
 
 
 def trace_call(invoke: Callable[..., Any]) -> Callable[..., Any]:
@@ -172,14 +219,17 @@ def record_error(span: trace.Span, exc: BaseException, secrets: Iterable[str] = 
     if isinstance(exc, GraphBubbleUp):
         return None
     error_type = _error_type(exc)
-    message = redact(str(exc), secrets)[:2000]
     span.set_attribute(A.ERROR_TYPE, error_type)
+    try:
+        message = redact(str(exc), secrets)[:2000]
+        stack = redact("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)), secrets)
+    except Exception:  # an exception whose str() fails: keep its type only
+        message, stack = "", ""
     span.set_status(Status(StatusCode.ERROR, f"{error_type}: {message}"[:500]))
-    stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     span.add_event("exception", {
         "exception.type": error_type,
         "exception.message": message,
-        "exception.stacktrace": redact(stack, secrets)[-8000:],
+        "exception.stacktrace": stack[-8000:],
     })
     return error_type
 
