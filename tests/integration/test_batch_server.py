@@ -174,11 +174,6 @@ def test_server_errors_are_retried_with_backoff(tmp_path):
     assert statuses[:3] == [500, 500, 500] and statuses.count(200) == 2 * CALLS_PER_QUERY
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="backends/calls.is_transient compares exact class names, and langchain-openai raises "
-    "OpenAIConnectionError (a subclass of APIConnectionError), so dropped connections are not retried",
-)
 def test_dropped_connections_are_retried_too(tmp_path):
     src = _write(tmp_path / "in.jsonl", _queries(1))
     with OpenAICompatServer(truncate_first=1, models=("base-model",)) as server:
