@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from oyster_agents.config import OysterConfig, Role
 from oyster_agents.errors import ConfigError, InputError
-from oyster_agents.schemas import ChatTurn, RiskAssessment, RiskLevel
+from oyster_agents.schemas import CallRecord, ChatTurn, Fallback, RiskAssessment, RiskLevel
 from oyster_agents.taxonomy import Taxonomy
 from oyster_agents.telemetry import active_tracing
 
@@ -91,11 +91,21 @@ class Decision:
     assessment: RiskAssessment
     low_risk: bool
     cached: bool = False
-    fallbacks: list[str] = field(default_factory=list)
-    input_tokens: int = 0
-    output_tokens: int = 0
+    calls: list[CallRecord] = field(default_factory=list)
+    fallbacks: list[Fallback] = field(default_factory=list)
+
+    @property
+    def input_tokens(self) -> int:
+        """Prompt tokens the assessment took (0 when it came from the cache)."""
+        return sum(c.input_tokens for c in self.calls)
+
+    @property
+    def output_tokens(self) -> int:
+        """Tokens the assessment generated (0 when it came from the cache)."""
+        return sum(c.output_tokens for c in self.calls)
 
     def metadata(self) -> dict[str, Any]:
+        """The ``response_metadata["oyster"]`` entries every reply carries."""
         a = self.assessment
         return {
             "route": DIRECT if self.low_risk else CONSTRUCTIVE,
@@ -108,7 +118,7 @@ class Decision:
             },
             "assessment_cached": self.cached,
             "assessment_usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens},
-            "assessment_fallbacks": list(self.fallbacks),
+            "assessment_fallbacks": [f.kind for f in self.fallbacks],
         }
 
 
@@ -189,7 +199,7 @@ class ConstructiveGuard(BaseChatModel):
         if decision.low_risk:
             reply = self.model.invoke(messages, config, stop=stop, **kwargs)
             return _result(_tagged(_as_ai(reply), decision.metadata()))
-        out = self._graph().invoke(self._graph_input(turn), self._graph_config(config))
+        out = self._graph().invoke(self._graph_input(turn), self._graph_config(config, decision))
         return _result(self._graph_message(out, decision))
 
     async def _agenerate(
@@ -205,7 +215,7 @@ class ConstructiveGuard(BaseChatModel):
         if decision.low_risk:
             reply = await self.model.ainvoke(messages, config, stop=stop, **kwargs)
             return _result(_tagged(_as_ai(reply), decision.metadata()))
-        out = await self._graph().ainvoke(self._graph_input(turn), self._graph_config(config))
+        out = await self._graph().ainvoke(self._graph_input(turn), self._graph_config(config, decision))
         return _result(self._graph_message(out, decision))
 
     def _stream(
@@ -222,7 +232,7 @@ class ConstructiveGuard(BaseChatModel):
             chunks = self.model.stream(messages, config, stop=stop, **kwargs)
             yield from _tag_first(chunks, decision.metadata())
             return
-        out = self._graph().invoke(self._graph_input(turn), self._graph_config(config))
+        out = self._graph().invoke(self._graph_input(turn), self._graph_config(config, decision))
         yield _as_chunk(self._graph_message(out, decision))
 
     async def _astream(
@@ -243,7 +253,7 @@ class ConstructiveGuard(BaseChatModel):
             if metadata is not None:  # the app's model streamed nothing
                 yield _chunk_of(AIMessageChunk(content=""), metadata)
             return
-        out = await self._graph().ainvoke(self._graph_input(turn), self._graph_config(config))
+        out = await self._graph().ainvoke(self._graph_input(turn), self._graph_config(config, decision))
         yield _as_chunk(self._graph_message(out, decision))
 
     # ---- routing -------------------------------------------------------------------------------
@@ -277,21 +287,21 @@ class ConstructiveGuard(BaseChatModel):
         return Decision(
             assessment=result.value,
             low_risk=self.rule.is_low_risk(result.value),
-            fallbacks=[f.kind for f in result.fallbacks],
-            input_tokens=sum(c.input_tokens for c in result.calls),
-            output_tokens=sum(c.output_tokens for c in result.calls),
+            calls=list(result.calls),
+            fallbacks=list(result.fallbacks),
         )
 
     def _cached(self, turn: Turn) -> Decision | None:
         if not self.cache_size:
             return None
-        shared = self._shared
+        key, shared = turn.key(), self._shared
         with shared.lock:
-            hit = shared.cache.get(turn.key())
+            hit = shared.cache.get(key)
             if hit is None:
                 return None
-            shared.cache.move_to_end(turn.key())
-        return Decision(hit.assessment, hit.low_risk, cached=True, fallbacks=hit.fallbacks)
+            shared.cache.move_to_end(key)
+        # The cache is shared with copies (bind_tools, model_copy) whose rule may differ: route anew.
+        return Decision(hit.assessment, self.rule.is_low_risk(hit.assessment), cached=True, fallbacks=hit.fallbacks)
 
     def _remember(self, turn: Turn, decision: Decision) -> Decision:
         if self.cache_size:
@@ -331,21 +341,30 @@ class ConstructiveGuard(BaseChatModel):
         shared = self._shared
         with shared.lock:
             if shared.graph is None:
-                from oyster_agents.graphs.constructive import build_graph
+                from oyster_agents.graphs.constructive import ASSESS, graph_builder
+                from oyster_agents.telemetry import instrument_graph
 
-                shared.graph = build_graph(
-                    self.config, models=shared.models, taxonomy=taxonomy, wrappers=list(self.wrappers)
-                )
+                builder = graph_builder(self.config, models=shared.models, taxonomy=taxonomy, wrappers=list(self.wrappers))
+                builder.nodes[ASSESS].runnable = _ReusedAssessment(builder.nodes[ASSESS].runnable)
+                shared.graph = instrument_graph(builder.compile(name="oyster"))
             return shared.graph
 
     def _graph_input(self, turn: Turn) -> dict[str, Any]:
         history = [t.model_dump() for t in turn.history]
         return {"query": turn.query, "history": history, "id": f"guard-{uuid.uuid4().hex}"}
 
-    def _graph_config(self, config: RunnableConfig) -> RunnableConfig:
+    def _graph_config(self, config: RunnableConfig, decision: Decision) -> RunnableConfig:
         from oyster_agents.graphs.constructive import recursion_limit
 
-        return {**config, "recursion_limit": recursion_limit(self.config)}
+        # The graph takes the guard's assessment instead of asking the model again (same prompt,
+        # same answer, one call less); JSON-ready, as LangGraph may copy it into checkpoint metadata.
+        reused = {
+            "assessment": decision.assessment.model_dump(mode="json"),
+            "calls": [] if decision.cached else [c.model_dump(mode="json") for c in decision.calls],
+            "fallbacks": [f.model_dump(mode="json") for f in decision.fallbacks],
+        }
+        configurable = {**(config.get("configurable") or {}), _REUSE_KEY: reused}
+        return {**config, "configurable": configurable, "recursion_limit": recursion_limit(self.config)}
 
     def _graph_message(self, out: Mapping[str, Any], decision: Decision) -> AIMessage:
         trace = out["trace"]
@@ -355,9 +374,9 @@ class ConstructiveGuard(BaseChatModel):
         metadata.update(run_id=trace.get("id"), trace_id=trace.get("trace_id"), summary=trace_summary(trace))
         if self.include_trace:
             metadata["trace"] = trace
-        total = (trace.get("usage") or {}).get("total") or {}
-        n_in = int(total.get("input_tokens", 0)) + decision.input_tokens
-        n_out = int(total.get("output_tokens", 0)) + decision.output_tokens
+        total = (trace.get("usage") or {}).get("total") or {}  # includes the assessment (see _graph_config)
+        n_in = int(total.get("input_tokens", 0))
+        n_out = int(total.get("output_tokens", 0))
         return AIMessage(
             content=out["answer"],
             response_metadata={METADATA_KEY: metadata},
@@ -366,6 +385,33 @@ class ConstructiveGuard(BaseChatModel):
 
 
 # ---- helpers -----------------------------------------------------------------------------------
+_REUSE_KEY = "oyster_guard_assessment"
+
+
+class _ReusedAssessment(Runnable[Any, Any]):
+    """The graph's ``assess_risk`` node, taking the guard's assessment when the run carries one."""
+
+    def __init__(self, inner: Runnable[Any, Any]) -> None:
+        self.inner = inner
+        self.name = getattr(inner, "name", None) or "assess_risk"
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        reused = ((config or {}).get("configurable") or {}).get(_REUSE_KEY)
+        return self.inner.invoke(input, config, **kwargs) if reused is None else _reused_update(reused)
+
+    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        reused = ((config or {}).get("configurable") or {}).get(_REUSE_KEY)
+        return await self.inner.ainvoke(input, config, **kwargs) if reused is None else _reused_update(reused)
+
+
+def _reused_update(reused: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "assessment": RiskAssessment.model_validate(reused["assessment"]),
+        "usage": [CallRecord.model_validate(c) for c in reused["calls"]],
+        "fallbacks": [Fallback.model_validate(f) for f in reused["fallbacks"]],
+    }
+
+
 def split_turn(messages: Sequence[BaseMessage]) -> Turn:
     """The latest user message as the query; every message before it as history.
 

@@ -107,6 +107,8 @@ def test_risky_turns_go_through_the_graph_with_the_earlier_turns_as_history(how)
     assert meta["run_id"].startswith("guard-")
     assert meta["summary"]["iterates"] == 1 and meta["summary"]["safety_score"] == 1.0
     assert reply.usage_metadata["output_tokens"] > 0
+    if how != "batch":  # the graph took the guard's assessment instead of asking again
+        assert len(models["risk_assessor"].calls) == 1
 
 
 def test_failed_assessment_counts_as_risky():
@@ -124,6 +126,9 @@ def test_trace_sink_and_full_trace_in_metadata():
     trace = RunTrace.model_validate(reply.response_metadata["oyster"]["trace"])
     assert seen == [reply.response_metadata["oyster"]["trace"]]
     assert trace.answer == SAFE_ANSWER
+    assert trace.assessment.level.value == reply.response_metadata["oyster"]["assessment"]["level"] == "R1"
+    assert trace.usage.per_role["risk_assessor"].calls == 1  # the guard's call, counted once
+    assert reply.usage_metadata["input_tokens"] == trace.usage.total.input_tokens
     assert [t.content for t in trace.history][-2:] == ["My daughter is two.", "How can I help?"]
 
 
@@ -200,3 +205,14 @@ def test_split_turn_keeps_tool_exchanges_and_rejects_nothing_at_all():
     assert "add(" in turn.history[1].content and "returned) 5" in turn.history[2].content
     with pytest.raises(InputError):
         split_turn([])
+
+
+def test_a_copy_with_another_rule_routes_a_cached_assessment_by_its_own_rule():
+    guard, models = guard_for(HIGH)
+    assert route(guard.invoke(CONVERSATION)) == "constructive"
+    assessed = len(models["risk_assessor"].calls)
+    assert assessed == 1
+    lenient = guard.model_copy(update={"rule": RouteRule(max_level="R1", max_severity=3, max_malicious=0.5)})
+    reply = lenient.invoke(CONVERSATION)
+    assert route(reply) == "direct" and reply.response_metadata["oyster"]["assessment_cached"] is True
+    assert len(models["risk_assessor"].calls) == assessed  # no new assessment
