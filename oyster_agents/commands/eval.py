@@ -1,4 +1,8 @@
-"""``oyster eval SUITE``: score the graph or a model on the constructive set, XSTest or Strata-Sword."""
+"""``oyster eval SUITE``: score the graph or a model on the constructive set, XSTest or Strata-Sword.
+
+Exit codes: 0 every item was answered and judged; 1 some items failed (error rows, retried by a
+rerun); 2 a usage, configuration or input error.
+"""
 
 from __future__ import annotations
 
@@ -46,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from oyster_agents.eval.records import Suite
     from oyster_agents.eval.runner import run_eval
     from oyster_agents.eval.targets import parse_target
+    from oyster_agents.telemetry import configure_from_config
 
     if args.limit is not None and args.limit < 1:
         raise InputError("--limit must be at least 1")
@@ -71,14 +76,19 @@ def run(args: argparse.Namespace) -> int:
         suites[suite] = load_suite(suite, args.data)
     suites = {s: select(items, args.limit) for s, items in suites.items()}
 
-    result = run_eval(
-        suites, targets, args.out, config=config, judge_config=judge_config,
-        concurrency=args.concurrency, progress=not args.no_progress,
-    )
+    tracing = configure_from_config(config.telemetry)
+    try:
+        result = run_eval(
+            suites, targets, args.out, config=config, judge_config=judge_config,
+            concurrency=args.concurrency, progress=not args.no_progress,
+        )
+    finally:
+        if tracing is not None:
+            tracing.shutdown()
     total = sum(len(v) for v in suites.values()) * len(targets)
     print(
         f"{result.written} items evaluated, {result.skipped} already done, {result.errors} errors "
         f"({total} in all) in {result.seconds:.1f} s; report: {result.report}",
         file=sys.stderr,
     )
-    return 0
+    return 1 if result.errors else 0

@@ -33,29 +33,38 @@ def test_model_folder_target_on_every_suite(smollm_dir, tmp_path):
     data.mkdir()
     (data / "xstest_prompts.csv").write_text(XSTEST_CSV, encoding="utf-8")
     (data / "strata_sword_en.jsonl").write_text(STRATA_JSONL, encoding="utf-8")
+    # The judge loads the same folder as the target (one model in memory), with room for its JSON.
+    judge = tmp_path / "judge.yaml"
+    judge.write_text(f"roles:\n  default:\n    model: {smollm_dir}\n    max_tokens: 128\n    max_reasks: 0\n",
+                     encoding="utf-8")
     out = tmp_path / "out"
-    # --model makes the judge roles load the same folder as the target: one model instance in memory.
-    argv = ["eval", "all", "--data", str(data), "--limit", "2", "--out", str(out), "--target", f"smollm={smollm_dir}",
-            "--model", str(smollm_dir), "--max-tokens", "40", "--concurrency", "2", "--no-progress"]
+    argv = ["eval", "all", "--data", str(data), "--limit", "1", "--out", str(out), "--target", f"smollm={smollm_dir}",
+            "--judge", str(judge), "--max-tokens", "32", "--concurrency", "4", "--no-progress"]
     assert main(argv) == 0
 
     records = read_records(out / ITEMS_FILE)
-    assert len(records) == 6 and all(r.error is None for r in records), [r.error for r in records]
-    assert {r.target for r in records} == {"smollm"}
+    assert sorted(r.suite.value for r in records) == ["constructive", "strata-sword", "xstest"]
+    assert all(r.error is None and r.target == "smollm" for r in records), [r.error for r in records]
     for r in records:
-        assert r.answer.strip() and r.seconds > 0
+        assert r.answer.strip() and r.seconds > 0 and r.judge_seconds > 0
         v = r.verdicts
+        assert v.judge_models == [smollm_dir.name]
         if r.suite is Suite.XSTEST:
             assert v.string_refusal is not None and (v.refusal is not None or v.refusal_fallback)
         else:
-            assert v.safety is not None and v.safety.explanation is not None
+            assert v.safety is not None and v.safety.explanation
         if r.suite is Suite.CONSTRUCTIVE:
             assert v.satisfaction is not None
-    summary = json.loads((out / "summary.json").read_text())
-    assert set(summary["smollm"]) == {"constructive", "xstest", "strata-sword"}
-    assert len(summary["smollm"]["constructive"]["curve"]) == 7
+    summary = json.loads((out / "summary.json").read_text())["smollm"]
+    assert set(summary) == {"constructive", "xstest", "strata-sword"}
+    for suite in summary.values():
+        assert suite["n"] == 1 and suite["errors"] == 0
+    constructive = summary["constructive"]
+    assert constructive["judged"] + constructive["unjudged"] == 1
+    assert len(constructive["curve"]) == (7 if constructive["judged"] else 0)
     md = (out / "report.md").read_text()
     assert "## Headline" in md and "| smollm |" in md
+    plots = sorted(p.name for p in (out / "plots").glob("*.png"))
+    assert {"xstest_refusal.png", "strata_asr_level.png", "strata_asr_method.png"} <= set(plots)
     for plot in (out / "plots").glob("*.png"):
         assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(list((out / "plots").glob("*.png"))) == 5

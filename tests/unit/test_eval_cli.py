@@ -40,6 +40,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802 (http.server's naming)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).requests.append(body)
+        if body["model"] == "broken-model":  # a client error: not retried, the item fails at once
+            self.send_error(400, "bad request")
+            return
         last = body["messages"][-1]["content"]
         schema = _requested_schema(body)
         if schema is not None:
@@ -136,6 +139,17 @@ def test_all_suites_with_a_judge_config(server, data_dir, tmp_path):
     for section in ("## Constructive score", "## Over-refusal (XSTest)", "## Jailbreak robustness (Strata-Sword)"):
         assert section in md
     assert len(list((out / "plots").glob("*.png"))) == 5
+
+
+def test_failed_items_give_exit_code_1_and_error_rows(server, data_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["eval", "xstest", "--data", str(data_dir), "--out", str(out), "--limit", "2",
+            "--target", f"openai:{server}:broken-model", *_graph_flags(server)]
+    assert main(argv) == 1
+    records = read_records(out / ITEMS_FILE)
+    assert len(records) == 2 and all(r.error and r.error.startswith("target: BackendError") for r in records)
+    assert "2 errors" in capsys.readouterr().err
+    assert "2 items failed" in (out / "report.md").read_text()
 
 
 @pytest.mark.parametrize(("extra", "message"), [
