@@ -16,7 +16,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("method", choices=["sft", "orpo", "dpo"], help="sft on chat rows; orpo or dpo on preference rows")
     parser.add_argument("--data", metavar="DIR", help="dataset folder written by `oyster export`")
-    parser.add_argument("--base", metavar="MODEL_DIR", help="local base model folder, or 'default' (embedded SmolLM2-135M-Instruct)")
+    parser.add_argument("--base", metavar="MODEL_DIR", help="local base model folder, or 'default' (embedded SmolLM2-135M-Instruct; used when neither this nor --config sets one)")
     parser.add_argument("--out", metavar="DIR", help="run folder: checkpoints/, adapter/, merged/")
     parser.add_argument("--config", metavar="FILE", help="YAML or JSON DistillConfig (see docs/distillation.md)")
     parser.add_argument("--export", choices=["adapter", "merged", "both"], help="what to write (default both)")
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         "merge_dtype": args.merge_dtype,
         "resume": False if args.no_resume else None,
     }
-    config = DistillConfig.load(args.config, **overrides)
+    config = DistillConfig.load(args.config, defaults={"base_model": "default"}, **overrides)
     if args.lora_r is not None:
         config = config.model_copy(update={"lora": config.lora.model_copy(update={"r": args.lora_r})})
     if config.base_model == "default":

@@ -65,7 +65,8 @@ class DistillConfig(BaseModel):
 
     Model and data:
         method: ``sft`` (chat rows), ``orpo`` or ``dpo`` (preference rows).
-        base_model: a local transformers folder, or ``default`` for the embedded SmolLM2-135M-Instruct.
+        base_model: a local transformers folder (on the command line, ``default`` names the embedded
+            SmolLM2-135M-Instruct; in Python pass ``oyster_agents.default_model_path()``).
         data_dir: a folder written by ``oyster export`` (``train.jsonl``, optional ``test.jsonl``).
         output_dir: run folder: ``checkpoints/``, ``adapter/``, ``merged/``, ``distill_config.json``, ``metrics.json``.
         lora: the adapter (see ``LoraSettings``).
@@ -92,7 +93,7 @@ class DistillConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     method: Method = "sft"
-    base_model: str = "default"
+    base_model: str
     data_dir: str
     output_dir: str
     lora: LoraSettings = Field(default_factory=LoraSettings)
@@ -138,13 +139,15 @@ class DistillConfig(BaseModel):
 
     # ---- loading --------------------------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | Path | None = None, **overrides: Any) -> "DistillConfig":
-        """Read a YAML/JSON file (optional) and apply overrides (``None`` values are ignored).
+    def load(
+        cls, path: str | Path | None = None, *, defaults: dict[str, Any] | None = None, **overrides: Any
+    ) -> "DistillConfig":
+        """Read a YAML/JSON file (optional) over ``defaults`` and apply overrides (``None`` values are ignored).
 
         Raises:
             ConfigError: unreadable file or invalid settings, with the offending field.
         """
-        data: dict[str, Any] = {}
+        data: dict[str, Any] = dict(defaults or {})
         if path:
             import yaml
 

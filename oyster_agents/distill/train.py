@@ -133,7 +133,8 @@ def train(config: DistillConfig, *, stream: TextIO | None = sys.stderr, callback
         >>> train(cfg).merged_dir
         'runs/sft/merged'
     """
-    base = Path(config.base_model)
+    # Absolute, because the adapter records it as its base for later merges and `oyster chat`.
+    base = Path(config.base_model).resolve()
     if not (base / "config.json").is_file():
         raise ConfigError(f"base model {base} is not a local transformers folder (no config.json)")
     train_rows, test_rows, conversational = load_splits(config)

@@ -142,6 +142,8 @@ def test_teacher_traces_hold_both_edges_of_the_boundary(tmp_path):
 
 @pytest.mark.slow
 def test_traces_to_export_to_sft_to_chat_then_orpo(tmp_path, capsys):
+    from safetensors.torch import load_file
+
     from oyster_agents.distill import make_tiny_model
 
     files = [str(p) for p in write_teacher_traces(tmp_path / "traces")]
@@ -159,6 +161,13 @@ def test_traces_to_export_to_sft_to_chat_then_orpo(tmp_path, capsys):
                  "--out", str(run), "--max-steps", "40", "--logging-steps", "10"]) == 0
     out, err = capsys.readouterr()
     assert "[distill sft] step 40/40" in err and f"merged: {run / 'merged'}" in out
+    metrics = json.loads((run / "metrics.json").read_text())
+    losses = [h["loss"] for h in metrics["log_history"] if "loss" in h]
+    assert [h["step"] for h in metrics["log_history"] if "loss" in h] == [1, 10, 20, 30, 40]
+    assert losses[-1] < 0.7 * losses[0], losses  # the loss falls over a few dozen steps
+    adapter = load_file(str(run / "adapter" / "adapter_model.safetensors"))
+    assert all("lora_" in name for name in adapter)  # only the adapter was trained and saved
+    assert all(float(t.abs().sum()) > 0 for name, t in adapter.items() if "lora_B" in name)  # B starts at zero
 
     assert main(["chat", "--model", str(run / "merged"), "--raw", "--max-tokens", "24", QUERIES[0]]) == 0
     assert capsys.readouterr().out.startswith("<think>")

@@ -1,5 +1,6 @@
-"""LoRA training on a tiny random model: SFT loss falls, ORPO/DPO margins grow, merge parity holds,
-exported datasets load with ``datasets`` and go straight into the TRL trainers, runs resume."""
+"""LoRA training on a tiny random model: ORPO/DPO margins grow, merge parity holds (and a bad merge is
+caught), exported datasets load with ``datasets`` and go straight into the TRL trainers, runs resume.
+The SFT loss curve is checked in ``test_distill_pipeline``, which trains the same model longer."""
 
 from __future__ import annotations
 
@@ -67,20 +68,6 @@ def test_trl_configs_are_cpu_safe_although_trl_defaults_differ(tiny, data, tmp_p
     assert SFTConfig(output_dir=str(tmp_path / "x"), use_cpu=True).bf16 is True  # TRL's own default
     args = _config(tiny, data, tmp_path, max_steps=1).trl_config(gpu=False)
     assert isinstance(args, SFTConfig) and args.bf16 is False and args.gradient_checkpointing is False and args.use_cpu
-
-
-def test_sft_loss_falls_and_only_the_adapter_moves(tiny, data, tmp_path):
-    from safetensors.torch import load_file
-
-    result = train(_config(tiny, data, tmp_path / "run", max_steps=30, learning_rate=3e-3, lr_scheduler="constant"), stream=None)
-    losses = _logged(result, "loss")
-    assert result.steps == 30 and len(losses) == 30
-    assert sum(losses[-3:]) / 3 < 0.7 * sum(losses[:3]) / 3, losses
-    assert result.chat_template == "base" and result.tokens_seen > 0
-    weights = load_file(str(tmp_path / "run" / "adapter" / "adapter_model.safetensors"))
-    lora_b = [t for name, t in weights.items() if "lora_B" in name]
-    assert lora_b and all(float(t.abs().sum()) > 0 for t in lora_b)  # B starts at zero
-    assert not any("lora" not in name for name in weights)  # the base is not in the adapter
 
 
 @pytest.mark.parametrize(("method", "steps", "lr", "beta"), [("dpo", 6, 1e-3, 0.1), ("orpo", 10, 3e-3, 0.5)])

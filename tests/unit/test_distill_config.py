@@ -65,7 +65,9 @@ def test_load_reads_yaml_applies_overrides_and_names_bad_fields(tmp_path):
     with pytest.raises(ConfigError, match="lora.r"):
         DistillConfig.load(path, lora={"r": 0})
     with pytest.raises(ConfigError, match="data_dir: Field required"):
-        DistillConfig.load(None, output_dir="o")
+        DistillConfig.load(None, output_dir="o", base_model="m")
+    assert DistillConfig.load(path, defaults={"base_model": "x", "seed": 3}).base_model == "m"  # the file wins
+    assert DistillConfig.load(None, defaults={"base_model": "x"}, data_dir="d", output_dir="o").base_model == "x"
     with pytest.raises(ConfigError, match="cannot read"):
         DistillConfig.load(tmp_path / "nope.yaml")
 
