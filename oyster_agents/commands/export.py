@@ -15,7 +15,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "dataset folder that `datasets.load_dataset(DIR)` reads and TRL trains on as it is.",
     )
     parser.add_argument("kind", choices=["sft", "preference"], help="chat rows (sft) or prompt/chosen/rejected pairs")
-    parser.add_argument("traces", nargs="+", metavar="TRACES", help="trace files (.jsonl, .json, .gz, or - for stdin)")
+    parser.add_argument("traces", nargs="+", metavar="TRACES", help="trace files (.jsonl, .json, .gz), folders of them, or - for stdin")
     parser.add_argument("--out", required=True, metavar="DIR", help="dataset folder to write")
     rows = parser.add_argument_group("rows")
     rows.add_argument("--reasoning", choices=["think", "chain", "none"], default="think",

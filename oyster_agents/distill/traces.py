@@ -53,11 +53,11 @@ def read_traces(paths: Iterable[str | Path]) -> tuple[list[LoadedTrace], list[Tr
     """
     traces: list[LoadedTrace] = []
     problems: list[TraceProblem] = []
-    for path in paths:
+    for path in _expand(paths):
         source = str(path)
         try:
-            text = _read_text(path)
-        except (OSError, UnicodeDecodeError, EOFError) as exc:
+            text = _read_text(path, source, problems)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
             problems.append(TraceProblem(source=source, line=0, reason=f"cannot read file: {exc}"))
             continue
         for line, record in _records(text, source, problems):
@@ -67,14 +67,35 @@ def read_traces(paths: Iterable[str | Path]) -> tuple[list[LoadedTrace], list[Tr
     return traces, problems
 
 
-def _read_text(path: str | Path) -> str:
+def _expand(paths: Iterable[str | Path]) -> Iterator[str | Path]:
+    """Paths as given; a folder stands for its trace files (``*.jsonl``, ``*.json``, ``*.gz``), sorted."""
+    for path in paths:
+        if str(path) != "-" and Path(path).is_dir():
+            yield from sorted(p for p in Path(path).iterdir() if p.name.endswith((".jsonl", ".json", ".jsonl.gz", ".json.gz")))
+        else:
+            yield path
+
+
+def _read_text(path: str | Path, source: str, problems: list[TraceProblem]) -> str:
+    """The file's text; lines that are not UTF-8 are reported and blanked, keeping line numbers."""
     if str(path) == "-":
-        return sys.stdin.read()
-    path = Path(path)
-    if path.suffix == ".gz":
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            return handle.read()
-    return path.read_text(encoding="utf-8")
+        data = sys.stdin.buffer.read()
+    elif str(path).endswith(".gz"):
+        with gzip.open(path, "rb") as handle:
+            data = handle.read()
+    else:
+        data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        lines = []
+        for number, raw in enumerate(data.split(b"\n"), start=1):
+            try:
+                lines.append(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                problems.append(TraceProblem(source=source, line=number, reason=f"not UTF-8 text (byte {exc.start})"))
+                lines.append("")
+        return "\n".join(lines)
 
 
 def _records(text: str, source: str, problems: list[TraceProblem]) -> Iterator[tuple[int, Any]]:

@@ -210,6 +210,21 @@ def test_malformed_lines_are_reported_with_file_and_line_and_skipped(tmp_path):
     assert "out of range" in problems[4].reason and "cannot read" in problems[5].reason
 
 
+def test_bad_bytes_cost_one_line_and_folders_and_gzip_are_read(tmp_path):
+    import gzip
+
+    folder = tmp_path / "traces"
+    folder.mkdir()
+    good = json.dumps(make_trace()).encode()
+    (folder / "a.jsonl").write_bytes(good + b"\n" + b"\xff\xfe broken\n" + good + b"\n")
+    with gzip.open(folder / "b.jsonl.gz", "wb") as handle:
+        handle.write(good + b"\n")
+    (folder / "notes.txt").write_text("ignored")
+    traces, problems = read_traces([folder])
+    assert [(t.source.rsplit("/", 1)[-1], t.line) for t in traces] == [("a.jsonl", 1), ("a.jsonl", 3), ("b.jsonl.gz", 1)]
+    assert [(p.line, p.reason) for p in problems] == [(2, "not UTF-8 text (byte 0)")]
+
+
 def test_reads_pretty_printed_single_trace_and_json_list(tmp_path):
     single = tmp_path / "run.json"
     single.write_text("\n" + json.dumps(make_trace(), indent=2), encoding="utf-8")
