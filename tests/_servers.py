@@ -97,6 +97,7 @@ class OpenAICompatServer:
         behaviour: per request, pick a fault from the body (see ``Behaviour``); overrides the counters.
         models: names listed by ``/v1/models`` (any name is accepted in requests).
         reply: ``body -> text`` for the reply content; defaults to :func:`default_reply`.
+        finish_reason: the ``finish_reason`` of every reply (``"length"`` mimics a reply cut at max_tokens).
         host, port: where to listen; port 0 picks a free one.
     """
 
@@ -114,6 +115,7 @@ class OpenAICompatServer:
         behaviour: Behaviour | None = None,
         models: tuple[str, ...] = ("test-model",),
         reply: Reply | None = None,
+        finish_reason: str = "stop",
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -129,6 +131,7 @@ class OpenAICompatServer:
         self._stopping = threading.Event()
         self.models = models
         self.reply = reply or default_reply
+        self.finish_reason = finish_reason
         self.requests: list[RequestLog] = []
         self._lock = threading.Lock()
         self._chat_count = 0
@@ -273,7 +276,7 @@ class OpenAICompatServer:
                     "created": int(time.time()),
                     "model": log.model,
                     "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                                 "finish_reason": "stop"}],
+                                 "finish_reason": server.finish_reason}],
                     "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                               "total_tokens": prompt_tokens + completion_tokens},
                 }

@@ -45,6 +45,21 @@ def response_format_for(schema: dict[str, Any], name: str, mode: str) -> dict[st
     return None
 
 
+def structured_request_fields(cfg: RoleModelConfig, schema: dict[str, Any], name: str) -> dict[str, Any]:
+    """``ChatOpenAI.invoke`` kwargs for a structured call: ``response_format`` sent inside ``extra_body``.
+
+    As a top-level kwarg, ``response_format`` makes langchain-openai read the reply through the
+    OpenAI client's strict parser, which raises ``LengthFinishReasonError`` for a reply cut at
+    ``max_tokens`` instead of returning the text that the repair step can close. Inside
+    ``extra_body`` the server receives the same JSON field, and the reply comes back as plain text.
+    The role's own ``extra_body`` settings are kept.
+    """
+    fmt = response_format_for(schema, name, cfg.structured_output)
+    if fmt is None:
+        return {}
+    return {"extra_body": {**cfg.extra_body, "response_format": fmt}}
+
+
 def split_base_urls(base_url: str) -> list[str]:
     """The endpoints in a ``base_url`` setting: one URL, or several separated by commas or spaces."""
     return [url for url in re.split(r"[,\s]+", base_url.strip()) if url]

@@ -1,7 +1,7 @@
 """A batch against a real OpenAI-compatible server: ``transformers serve`` on SmolLM2-135M-Instruct.
 
-That server ignores ``response_format``; the replies are parsed and repaired (or fall back), so the
-run must still end with one valid trace per query. Structure only: a 135M model gives no wisdom.
+That server ignores ``response_format``, so none is sent; the free-text replies are parsed and repaired
+(or fall back), and the run must still end with one valid trace per query. Structure only: a 135M model gives no wisdom.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ def test_batch_on_transformers_serve_writes_one_trace_per_query(tmp_path, smollm
         config = OysterConfig(
             roles={"default": {"backend": "openai", "base_url": base_url, "model": str(smollm_dir),
                                "max_tokens": 24, "max_reasks": 0, "retry_backoff_s": 0.2,
-                               "timeout_s": 600}},  # the server answers one request at a time
+                               # it ignores response_format anyway, and answers one request at a time
+                               "structured_output": "none", "timeout_s": 600}},
             loop={"candidates": 1, "max_steps": 1},
         )
         summary = run_batch(queries, tmp_path / "out.jsonl", config=config, concurrency=2)
