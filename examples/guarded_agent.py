@@ -129,7 +129,8 @@ def build_agent(guard: ConstructiveGuard) -> Any:
 def make_guard(args: argparse.Namespace) -> ConstructiveGuard:
     """The guard: the embedded default model for the app and every safety role, or scripted fakes."""
     config = OysterConfig(
-        roles={"default": {"backend": "fake" if args.fake else "hf", "max_tokens": args.max_tokens}},
+        roles={"default": {"backend": "fake" if args.fake else "hf", "max_tokens": args.max_tokens,
+                           "max_reasks": args.max_reasks}},
         loop={"candidates": args.candidates, "max_steps": args.max_steps},
     )
     if args.fake:
@@ -155,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fake", action="store_true", help="scripted models: checks the wiring in about a second")
     parser.add_argument("--candidates", type=int, default=2, help="candidate strategies on risky turns (default 2)")
     parser.add_argument("--max-steps", type=int, default=1, help="Lingo-BP steps on risky turns (default 1)")
-    parser.add_argument("--max-tokens", type=int, default=160, help="max new tokens per model call (default 160)")
+    parser.add_argument("--max-tokens", type=int, default=128, help="max new tokens per model call (default 128)")
+    parser.add_argument("--max-reasks", type=int, default=0,
+                        help="re-asks after malformed JSON (default 0: on a CPU the documented fallback beats a slow retry)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()

@@ -20,8 +20,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_guard_assesses_with_smollm_and_passes_the_turn_through(smollm_dir):
-    model = LocalChatModel(model_path=str(smollm_dir), max_tokens=32)
-    config = OysterConfig(roles={"default": {"backend": "hf", "model": str(smollm_dir), "max_tokens": 64, "max_reasks": 0}})
+    model = LocalChatModel(model_path=str(smollm_dir), max_tokens=16)
+    config = OysterConfig(roles={"default": {"backend": "hf", "model": str(smollm_dir), "max_tokens": 48, "max_reasks": 0}})
     pass_all = RouteRule(max_level="R2", max_severity=4, max_malicious=1.0)
     guard = ConstructiveGuard(model=model, models={"default": model}, config=config, rule=pass_all)
     conversation = [
