@@ -34,8 +34,9 @@ class StrategyProposal(BaseModel):
 
     title: str = Field(description="A short name for the strategy.")
     description: str = Field(description="What the answer will do, in one or two sentences.")
-    usefulness_strategies: list[str] = Field(description="Short phrases: how the answer helps.")
-    safety_strategies: list[str] = Field(description="Short phrases: how the answer stays safe.")
+    # minItems reaches the grammar, so a constrained model cannot emit an empty list and waste a re-ask.
+    usefulness_strategies: list[str] = Field(min_length=1, description="Short phrases: how the answer helps.")
+    safety_strategies: list[str] = Field(min_length=1, description="Short phrases: how the answer stays safe.")
 
     @field_validator("usefulness_strategies", "safety_strategies")
     @classmethod
