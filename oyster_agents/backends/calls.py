@@ -201,10 +201,9 @@ def _request_kwargs(runtime: RoleRuntime, schema: dict[str, Any] | None, name: s
     if native:
         return {**base, "json_schema": schema}
     if runtime.openai_like:
-        from oyster_agents.backends.openai_compat import response_format_for
+        from oyster_agents.backends.openai_compat import structured_request_fields
 
-        fmt = response_format_for(schema, name, mode)
-        return {"response_format": fmt} if fmt else {}
+        return structured_request_fields(runtime.config, schema, name)
     return {}
 
 

@@ -118,9 +118,11 @@ def invoke_structured(
                 value = postprocess(value)
         except (ValueError, ValidationError) as exc:
             reason = _describe(exc)
+            # A reply cut at max_tokens comes back cut again unless the model is told to be brief.
+            ask = "Reply again with a shorter JSON object" if finish == "length" else "Reply again with only the JSON object"
             conversation.extend([
                 AIMessage(content=raw[:2000]),
-                HumanMessage(content=f"That reply was not usable: {reason}. Reply again with only the JSON object."),
+                HumanMessage(content=f"That reply was not usable: {reason}. {ask}."),
             ])
             raise _Invalid(reason, raw) from exc
         if repaired or finish == "length":

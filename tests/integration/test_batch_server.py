@@ -181,12 +181,6 @@ def test_dropped_connections_are_retried_too(tmp_path):
     assert summary.ok == 1 and summary.failed == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="backends/calls._request_kwargs passes response_format as a top-level kwarg, so langchain-openai's strict "
-    "parser raises LengthFinishReasonError on any structured reply cut at max_tokens; "
-    "openai_compat.structured_request_fields sends it inside extra_body instead",
-)
 def test_a_structured_reply_cut_at_max_tokens_is_repaired_not_fatal(tmp_path):
     with OpenAICompatServer(finish_reason="length", models=("base-model",)) as server:
         summary = run_batch(_queries(1), tmp_path / "out.jsonl", config=_config(server.base_url), concurrency=1)

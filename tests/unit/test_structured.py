@@ -109,3 +109,14 @@ def test_non_transient_errors_are_not_retried():
     with pytest.raises(BackendError) as info:
         call_model(rt, [HumanMessage("x")])
     assert info.value.attempts == 1
+
+
+def test_a_reply_cut_at_max_tokens_is_reasked_for_a_shorter_object():
+    from langchain_core.messages import AIMessage
+
+    cut = AIMessage(content='{"verdict": "unsafe", "explanation": "', response_metadata={"finish_reason": "length"})
+    rt = runtime([cut, json.dumps(VALID)])
+    result = invoke_structured(rt, [HumanMessage("judge")], SafetyJudgment)
+    assert result.value.verdict is SafetyVerdict.UNSAFE and len(result.calls) == 2
+    reask = rt.model.calls[1][-1].content
+    assert "shorter JSON object" in reask
