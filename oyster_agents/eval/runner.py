@@ -50,7 +50,8 @@ def read_records(path: Path) -> list[ItemRecord]:
     """
     if not path.is_file():
         return []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    # Only "\n" ends a record: splitlines() would also cut at U+2028 inside a JSON string.
+    lines = path.read_text(encoding="utf-8").split("\n")
     records = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():

@@ -170,3 +170,11 @@ def test_select_spreads_strata_sword_over_levels_languages_and_methods(shared_da
     picked = select(load_strata_sword(shared_data / "strata_sword"), 20)
     assert {(i.language, i.level) for i in picked} == {(lang, lv) for lang in ("en", "zh") for lv in ("L1", "L2", "L3")}
     assert len({i.attack_method for i in picked}) >= 10
+
+
+def test_a_line_separator_inside_a_string_does_not_split_the_record(tmp_path):
+    path = tmp_path / "constructive_mine.jsonl"
+    row = {"id": "a", "category": "weapons", "level": "r1", "query": "first\u2028second\u0085third?"}
+    path.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    [item] = load_constructive(path)
+    assert item.query == row["query"]
