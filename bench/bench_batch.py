@@ -11,6 +11,9 @@ LLM calls and tokens per query (from the traces).
 
 Servers:
     --server transformers   start `transformers serve` on the embedded SmolLM2-135M (CPU default)
+    --server local          no server: the in-process ``hf`` backend on the embedded SmolLM2-135M, whose
+                            micro-batcher merges concurrent calls into one padded, grammar-constrained
+                            generate (the CPU path of `oyster batch`; on a GPU, batched generate)
     --server sim            the latency-simulating test server (tests/_servers.py): shows what the
                             framework's concurrency gives when the server has room for every request
     --base-url URL --model NAME
@@ -18,6 +21,7 @@ Servers:
 
     python bench/bench_batch.py --queries 4 --concurrency 1,4 --max-tokens 32      # CPU, small
     python bench/bench_batch.py --server sim --latency 0.3 --queries 32             # framework only
+    python bench/bench_batch.py --server local --queries 8 --concurrency 1,4,8 --max-tokens 32
     python bench/bench_batch.py --base-url http://localhost:8000/v1 --model Qwen/Qwen2.5-7B-Instruct \\
         --queries 64 --concurrency 1,4,8,16 --candidates 4 --max-steps 3 --max-tokens 384   # GPU
 """
@@ -44,23 +48,27 @@ from oyster_agents.runner.inputs import load_items  # noqa: E402
 
 
 @contextlib.contextmanager
-def server_for(args: argparse.Namespace) -> Iterator[tuple[str, str, str]]:
-    """Yield (base_url, model name, structured_output mode) of the server to measure against."""
+def backend_for(args: argparse.Namespace) -> Iterator[dict[str, object]]:
+    """Yield the default role's backend settings for the server (or in-process model) to measure."""
     if args.base_url:
-        yield args.base_url, args.model or "default", "auto"
+        yield {"backend": "openai", "base_url": args.base_url, "model": args.model or "default"}
+        return
+    if args.server == "local":
+        yield {"backend": "hf", "model": "default"}
         return
     if args.server == "sim":
         from tests._servers import OpenAICompatServer
 
         with OpenAICompatServer(latency_s=args.latency, models=("sim",)) as server:
-            yield server.base_url, "sim", "auto"
+            yield {"backend": "openai", "base_url": server.base_url, "model": "sim"}
         return
     from oyster_agents.backends.default_model import default_model_path
     from tests.integration._serve import transformers_server
 
     folder = default_model_path()
     with transformers_server(folder) as base_url:
-        yield base_url, str(folder), "none"  # transformers serve ignores response_format
+        # transformers serve ignores response_format, so none is sent
+        yield {"backend": "openai", "base_url": base_url, "model": str(folder), "structured_output": "none"}
 
 
 def per_query_usage(traces: list[dict]) -> tuple[float, float, float]:
@@ -98,7 +106,7 @@ def batch_run(config: OysterConfig, queries: list[dict], concurrency: int, folde
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--server", choices=["transformers", "sim"], default="transformers")
+    parser.add_argument("--server", choices=["transformers", "local", "sim"], default="transformers")
     parser.add_argument("--base-url", help="measure an already running OpenAI-compatible server")
     parser.add_argument("--model", help="model name on --base-url")
     parser.add_argument("--latency", type=float, default=0.3, help="seconds per request for --server sim")
@@ -115,13 +123,13 @@ def main() -> None:
     pool = [item.graph_input() for item in items]
     queries = [{**pool[i % len(pool)], "id": f"b{i}"} for i in range(args.queries)]
 
-    with server_for(args) as (base_url, model, structured), tempfile.TemporaryDirectory() as tmp:
+    with backend_for(args) as backend, tempfile.TemporaryDirectory() as tmp:
         config = OysterConfig(
-            roles={"default": {"backend": "openai", "base_url": base_url, "model": model,
-                               "max_tokens": args.max_tokens, "timeout_s": 600, "structured_output": structured}},
+            roles={"default": {**backend, "max_tokens": args.max_tokens, "timeout_s": 600}},
             loop={"candidates": args.candidates, "max_steps": args.max_steps},
         )
-        print(f"server {base_url} model {model}: {len(queries)} queries, candidates {args.candidates}, "
+        where = backend.get("base_url", "in-process hf backend")
+        print(f"{where} model {backend['model']}: {len(queries)} queries, candidates {args.candidates}, "
               f"max_steps {args.max_steps}, max_tokens {args.max_tokens}", flush=True)
         run_batch(queries[:1], Path(tmp) / "warmup.jsonl", config=config, notify=lambda message: None)
         results: dict[str, tuple[float, list[dict]]] = {}

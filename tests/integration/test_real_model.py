@@ -38,11 +38,11 @@ def _check_trace(data: dict, *, candidates: int) -> RunTrace:
 
 def test_graph_on_smollm_in_process(smollm_dir):
     config = OysterConfig(
-        roles={"default": {"backend": "hf", "model": str(smollm_dir), "max_tokens": 96}},
-        loop={"candidates": 3, "max_steps": 2},
+        roles={"default": {"backend": "hf", "model": str(smollm_dir), "max_tokens": 80}},
+        loop={"candidates": 2, "max_steps": 2},
     )
     out = build_graph(config).invoke({"query": QUERY}, config={"recursion_limit": recursion_limit(config)})
-    trace = _check_trace(out["trace"], candidates=3)
+    trace = _check_trace(out["trace"], candidates=2)
     # grammar-constrained decoding: the assessor's category is always a policy id or "none"
     from oyster_agents.taxonomy import load_taxonomy
 
@@ -64,7 +64,7 @@ def test_graph_through_an_openai_compatible_server(smollm_dir):
 
 def test_cli_run_json_on_the_default_model():
     proc = subprocess.run(
-        [sys.executable, "-m", "oyster_agents.cli", "run", QUERY, "--json", "--max-steps", "1", "--candidates", "3",
+        [sys.executable, "-m", "oyster_agents.cli", "run", QUERY, "--json", "--max-steps", "1", "--candidates", "2",
          "--max-tokens", "64"],
         capture_output=True, text=True, timeout=900,
     )
@@ -72,4 +72,4 @@ def test_cli_run_json_on_the_default_model():
     data = json.loads(proc.stdout)
     for key in ("query", "assessment", "candidates", "chosen", "iterates", "best_iterate", "answer", "usage", "fallbacks"):
         assert key in data
-    _check_trace(data, candidates=3)
+    _check_trace(data, candidates=2)
