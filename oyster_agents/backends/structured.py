@@ -4,7 +4,7 @@ Every node uses this. The order of defences:
 1. constrained decoding where the backend has it (xgrammar locally, ``response_format`` on vLLM);
 2. parse: find the JSON object in the reply and repair it (fences, prose, truncation);
 3. validate with pydantic; on failure re-ask, showing the model its reply and the error
-   (tenacity, ``max_reasks`` times);
+   (tenacity, ``max_reasks`` times; a reply cut at ``max_tokens`` twice is not re-asked again);
 4. then the node's documented conservative fallback, recorded in the trace; with no fallback,
    :class:`MalformedOutputError` carrying the raw text.
 """
@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ValidationError
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from oyster_agents.backends._json import extract_json
 from oyster_agents.backends.calls import RoleRuntime, call_model
@@ -43,10 +43,15 @@ class Structured(Generic[T]):
 
 
 class _Invalid(Exception):
-    def __init__(self, reason: str, raw: str) -> None:
+    def __init__(self, reason: str, raw: str, *, final: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.raw = raw
+        self.final = final  # not worth another re-ask
+
+
+def _worth_reasking(exc: BaseException) -> bool:
+    return isinstance(exc, _Invalid) and not exc.final
 
 
 # A bound applied only to the schema sent for constrained decoding (validation does not enforce it):
@@ -103,9 +108,10 @@ def invoke_structured(
     conversation = list(messages)
     result: Structured[T] = Structured(value=None)  # type: ignore[arg-type]
     last_raw = ""
+    cut_replies = 0
 
     def attempt() -> T:
-        nonlocal last_raw
+        nonlocal last_raw, cut_replies
         message, record = call_model(runtime, conversation, json_schema=js, schema_name=schema.__name__)
         result.calls.append(record)
         raw = message.content if isinstance(message.content, str) else str(message.content)
@@ -118,13 +124,15 @@ def invoke_structured(
                 value = postprocess(value)
         except (ValueError, ValidationError) as exc:
             reason = _describe(exc)
-            # A reply cut at max_tokens comes back cut again unless the model is told to be brief.
+            # A reply cut at max_tokens comes back cut again unless the model is told to be brief, and
+            # a second cut shows it will not fit the budget: further re-asks would only repeat the cost.
+            cut_replies += finish == "length"
             ask = "Reply again with a shorter JSON object" if finish == "length" else "Reply again with only the JSON object"
             conversation.extend([
                 AIMessage(content=raw[:2000]),
                 HumanMessage(content=f"That reply was not usable: {reason}. {ask}."),
             ])
-            raise _Invalid(reason, raw) from exc
+            raise _Invalid(reason, raw, final=cut_replies >= 2) from exc
         if repaired or finish == "length":
             detail = "output was cut at max_tokens and closed by repair" if finish == "length" else "JSON extracted or repaired"
             result.fallbacks.append(Fallback(role=runtime.role, kind="repaired_json", detail=detail))
@@ -133,7 +141,7 @@ def invoke_structured(
     attempts = runtime.config.max_reasks + 1
     try:
         for attempt_state in Retrying(
-            stop=stop_after_attempt(attempts), retry=retry_if_exception_type(_Invalid), reraise=True
+            stop=stop_after_attempt(attempts), retry=retry_if_exception(_worth_reasking), reraise=True
         ):
             with attempt_state:
                 result.value = attempt()
@@ -146,7 +154,7 @@ def invoke_structured(
     except _Invalid as exc:
         if fallback is None:
             raise MalformedOutputError(
-                f"{schema.__name__} never validated: {exc.reason}", role=runtime.role, raw=exc.raw, attempts=attempts
+                f"{schema.__name__} never validated: {exc.reason}", role=runtime.role, raw=exc.raw, attempts=len(result.calls)
             ) from exc
         result.value = fallback(exc.reason)
         result.raw = exc.raw

@@ -120,3 +120,17 @@ def test_a_reply_cut_at_max_tokens_is_reasked_for_a_shorter_object():
     assert result.value.verdict is SafetyVerdict.UNSAFE and len(result.calls) == 2
     reask = rt.model.calls[1][-1].content
     assert "shorter JSON object" in reask
+
+
+def test_a_reply_cut_twice_goes_to_the_fallback_without_more_reasks():
+    from langchain_core.messages import AIMessage
+
+    def cut() -> AIMessage:
+        return AIMessage(content='{"verdict": "unsafe", "explanation": "', response_metadata={"finish_reason": "length"})
+
+    rt = runtime([cut(), cut(), json.dumps(VALID)], max_reasks=3)
+    result = invoke_structured(
+        rt, [HumanMessage("judge")], SafetyJudgment,
+        fallback=lambda reason: SafetyJudgment(verdict="borderline", explanation=reason, suggestion="s"),
+    )
+    assert result.used_fallback and len(result.calls) == 2
