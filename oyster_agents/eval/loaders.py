@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from oyster_agents.errors import InputError
 from oyster_agents.eval.records import EvalItem, Suite
+from oyster_agents.runner.jsonl import jsonl_lines
 
 # File names a folder is searched for, per suite (first pattern that matches wins).
 FILE_PATTERNS: dict[Suite, tuple[str, ...]] = {
@@ -40,7 +41,7 @@ def load_constructive(path: str | Path | None = None) -> list[EvalItem]:
     """
     if path is None:
         text = resources.files("oyster_agents.eval.data").joinpath("constructive.jsonl").read_text(encoding="utf-8")
-        return _constructive_rows(_jsonl_lines(text), "constructive.jsonl (packaged)")
+        return _constructive_rows(jsonl_lines(text), "constructive.jsonl (packaged)")
     items: list[EvalItem] = []
     for file in suite_files(Suite.CONSTRUCTIVE, path):
         items.extend(_constructive_rows(_read_lines(file), str(file)))
@@ -205,14 +206,9 @@ def _constructive_rows(lines: Iterable[str], where: str) -> list[EvalItem]:
     return items
 
 
-def _jsonl_lines(text: str) -> list[str]:
-    # Only "\n" ends a JSON Lines record: splitlines() would also cut at U+2028 or U+0085 inside a string.
-    return text.split("\n")
-
-
 def _read_lines(file: Path) -> list[str]:
     try:
-        return _jsonl_lines(file.read_text(encoding="utf-8"))
+        return jsonl_lines(file.read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputError(f"cannot read {file}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:

@@ -24,7 +24,7 @@ from oyster_agents.eval._pool import ModelPool
 from oyster_agents.eval.judge import Judge, make_judge
 from oyster_agents.eval.records import EvalItem, ItemRecord, Suite
 from oyster_agents.eval.targets import Target, TargetSpec, make_target
-from oyster_agents.runner import JsonlWriter, scan_output
+from oyster_agents.runner import JsonlWriter, jsonl_lines, scan_output
 
 ITEMS_FILE = "items.jsonl"
 
@@ -50,8 +50,7 @@ def read_records(path: Path) -> list[ItemRecord]:
     """
     if not path.is_file():
         return []
-    # Only "\n" ends a record: splitlines() would also cut at U+2028 inside a JSON string.
-    lines = path.read_text(encoding="utf-8").split("\n")
+    lines = jsonl_lines(path.read_text(encoding="utf-8"))
     records = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():

@@ -13,7 +13,7 @@ from __future__ import annotations
 from oyster_agents.runner.batch import BatchSummary, arun_batch, exit_code, run_batch
 from oyster_agents.runner.engine import BatchAbortedError
 from oyster_agents.runner.inputs import BatchItem, InputProblem, load_items, stable_id
-from oyster_agents.runner.jsonl import JsonlWriter, OutputScan, open_output, scan_output
+from oyster_agents.runner.jsonl import JsonlWriter, OutputScan, jsonl_lines, open_output, scan_output
 from oyster_agents.runner.records import ErrorRecord, error_record, is_error
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "error_record",
     "exit_code",
     "is_error",
+    "jsonl_lines",
     "load_items",
     "open_output",
     "run_batch",

@@ -22,6 +22,12 @@ OK = "ok"
 ERROR = "error"
 
 
+def jsonl_lines(text: str) -> list[str]:
+    """The lines of a JSON Lines text. Only ``"\n"`` ends a record: ``str.splitlines()`` would also cut
+    at U+2028 or U+0085 inside a JSON string."""
+    return text.split("\n")
+
+
 @dataclass
 class OutputScan:
     """What an existing output file holds.
