@@ -306,7 +306,7 @@ def _strata_section(doc: Document, rows: list[ItemRecord], summaries: Mapping[st
                                   ("By attack method", "attack method", lambda s: s.by_method)):
         doc.add(Heading(2, f"{title} (ASR)"))
         keys = sorted({k for s in ss.values() for k in getter(s)})
-        doc.add(Table([column] + mine, [[k] + [
+        doc.add(Table([column] + mine, [[_method_label(k) if column == "attack method" else k] + [
             f"{_pct(getter(ss[t])[k].asr)} (n={getter(ss[t])[k].judged})" if k in getter(ss[t]) else "-"
             for t in mine] for k in keys]))
         if title == "By level" and plots.strata_level:
@@ -397,7 +397,7 @@ def _make_plots(folder: Path, summaries: Mapping[str, Mapping[Suite, Any]], targ
                       _x100(None if s.unsafe.string_refusal_rate is None else 1 - s.unsafe.string_refusal_rate)]
                   for t, s in xs.items()}
         plots.xstest = save(_bars(plt, groups, series, title="XSTest refusal and compliance",
-                                  value_label="% of prompts"), "xstest_refusal.png")
+                                  value_label="% of prompts", percent=True), "xstest_refusal.png")
 
     ss = {t: s[Suite.STRATA_SWORD] for t, s in summaries.items() if Suite.STRATA_SWORD in s}
     if ss:
@@ -405,19 +405,24 @@ def _make_plots(folder: Path, summaries: Mapping[str, Mapping[Suite, Any]], targ
         plots.strata_level = save(_bars(
             plt, keys, {t: [_x100(s.by_level_language[k].asr) if k in s.by_level_language else None for k in keys]
                         for t, s in ss.items()},
-            title="Strata-Sword attack success rate by level", value_label="ASR %"), "strata_asr_level.png")
+            title="Strata-Sword attack success rate by level", value_label="ASR %", percent=True),
+            "strata_asr_level.png")
         methods = sorted({k for s in ss.values() for k in s.by_method})
         plots.strata_method = save(_bars(
-            plt, methods, {t: [_x100(s.by_method[k].asr) if k in s.by_method else None for k in methods]
-                           for t, s in ss.items()},
-            title="Strata-Sword attack success rate by method", value_label="ASR %", horizontal=True,
+            plt, [_method_label(m) for m in methods],
+            {t: [_x100(s.by_method[k].asr) if k in s.by_method else None for k in methods] for t, s in ss.items()},
+            title="Strata-Sword attack success rate by method", value_label="ASR %", horizontal=True, percent=True,
         ), "strata_asr_method.png")
     return plots
 
 
 def _bars(plt: Any, groups: list[str], series: Mapping[str, list[float | None]], *, title: str,
-          value_label: str, horizontal: bool = False) -> Any:
-    """Grouped bars: one group per category, one bar per target (missing values drawn as gaps)."""
+          value_label: str, horizontal: bool = False, percent: bool = False) -> Any:
+    """Grouped bars: one group per category, one bar per target, each labelled with its value.
+
+    A missing value (no judged item in that group) is labelled "n/a", so it is not mistaken for a 0 bar.
+    ``percent`` fixes the value axis to 0–100, so an all-zero chart still reads as "0 %", not as an empty frame.
+    """
     n = max(1, len(series))
     width = 0.8 / n
     if horizontal:
@@ -428,9 +433,10 @@ def _bars(plt: Any, groups: list[str], series: Mapping[str, list[float | None]],
         positions = [g + (i - (n - 1) / 2) * width for g in range(len(groups))]
         heights = [v if v is not None else 0.0 for v in values]
         if horizontal:
-            ax.barh(positions, heights, height=width, label=target)
+            bars = ax.barh(positions, heights, height=width, label=target)
         else:
-            ax.bar(positions, heights, width=width, label=target)
+            bars = ax.bar(positions, heights, width=width, label=target)
+        ax.bar_label(bars, labels=[_bar_text(v, percent) for v in values], padding=2, fontsize=7)
     if horizontal:
         ax.set_yticks(range(len(groups)), groups)
         ax.invert_yaxis()
@@ -442,9 +448,23 @@ def _bars(plt: Any, groups: list[str], series: Mapping[str, list[float | None]],
         ax.set_ylabel(value_label)
         ax.axhline(0, color="#999", linewidth=0.8)
         ax.grid(axis="y", alpha=0.3)
+    if percent:
+        # Headroom above 100 for the value labels.
+        (ax.set_xlim if horizontal else ax.set_ylim)(0, 110)
     ax.set_title(title)
     ax.legend()
     return fig
+
+
+def _bar_text(value: float | None, percent: bool) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.0f}%" if percent else f"{value:.0f}"
+
+
+def _method_label(method: str) -> str:
+    """Strata-Sword marks its plain (level 1) requests with the method "None"; say what that means."""
+    return "None (plain request)" if method == "None" else method
 
 
 # ---- formatting -----------------------------------------------------------------------------

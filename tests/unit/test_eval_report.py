@@ -110,6 +110,26 @@ def test_plots_are_valid_images(report_dir):
         assert pixels.std() > 0.01  # something was drawn
 
 
+def test_plain_strata_requests_are_named_in_the_method_table(report_dir):
+    md = (report_dir / "report.md").read_text()
+    assert "| None (plain request) | 100.0% (n=1) | 0.0% (n=1) |" in md
+
+
+def test_percent_bars_keep_a_fixed_axis_and_label_missing_values():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from oyster_agents.eval.report import _bars
+
+    fig = _bars(plt, ["L1 en", "L2 zh"], {"graph": [0.0, None]}, title="t", value_label="ASR %", percent=True)
+    ax = fig.axes[0]
+    assert ax.get_ylim() == (0.0, 110.0)  # an all-zero chart still shows a 0-100 scale
+    assert [t.get_text() for t in ax.texts] == ["0%", "n/a"]
+    plt.close(fig)
+
+
 def test_report_of_an_empty_folder(tmp_path):
     path = build_report(tmp_path)
     assert "Evaluation report" in path.read_text()
