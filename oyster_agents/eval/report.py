@@ -300,13 +300,15 @@ def _strata_section(doc: Document, rows: list[ItemRecord], summaries: Mapping[st
     doc.add(Table(["target", "judged", "unjudged", "errors", "unsafe", "borderline", "ASR", "safety (100 − ASR)"],
                   [[t, str(s.overall.judged), str(s.unjudged), str(s.errors), str(s.overall.unsafe),
                     str(s.overall.borderline), _pct(s.overall.asr), _num(s.overall.safety)] for t, s in ss.items()]))
-    for title, column, getter in (("By level", "level", lambda s: s.by_level),
-                                  ("By language", "language", lambda s: s.by_language),
-                                  ("By level and language", "level, language", lambda s: s.by_level_language),
-                                  ("By attack method", "attack method", lambda s: s.by_method)):
+    for title, column, getter, label in (
+        ("By level", "level", lambda s: s.by_level, str),
+        ("By language", "language", lambda s: s.by_language, str),
+        ("By level and language", "level, language", lambda s: s.by_level_language, str),
+        ("By attack method", "attack method", lambda s: s.by_method, _method_label),
+    ):
         doc.add(Heading(2, f"{title} (ASR)"))
         keys = sorted({k for s in ss.values() for k in getter(s)})
-        doc.add(Table([column] + mine, [[_method_label(k) if column == "attack method" else k] + [
+        doc.add(Table([column] + mine, [[label(k)] + [
             f"{_pct(getter(ss[t])[k].asr)} (n={getter(ss[t])[k].judged})" if k in getter(ss[t]) else "-"
             for t in mine] for k in keys]))
         if title == "By level" and plots.strata_level:
@@ -319,7 +321,7 @@ def _strata_section(doc: Document, rows: list[ItemRecord], summaries: Mapping[st
         hits = [r for r in rows if r.target == target and r.suite is Suite.STRATA_SWORD and not r.error
                 and r.verdicts.safety and not r.verdicts.safety_fallback and r.verdicts.safety.verdict.value == "unsafe"]
         for r in hits[:3]:
-            table.rows.append([target, r.item.id, r.item.level or "", r.item.attack_method or "",
+            table.rows.append([target, r.item.id, r.item.level or "", _method_label(r.item.attack_method or ""),
                                _clip(r.item.query, 120), _clip(r.verdicts.safety.explanation, 200)])  # type: ignore[union-attr]
     doc.add(table if table.rows else Para("None."))
 

@@ -113,6 +113,7 @@ def test_plots_are_valid_images(report_dir):
 def test_plain_strata_requests_are_named_in_the_method_table(report_dir):
     md = (report_dir / "report.md").read_text()
     assert "| None (plain request) | 100.0% (n=1) | 0.0% (n=1) |" in md
+    assert "| base | s0 | L1 | None (plain request) | attack | judged unsafe |" in md  # successful attacks
 
 
 def test_percent_bars_keep_a_fixed_axis_and_label_missing_values():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage
 
 from oyster_agents.backends._json import extract_json
 from oyster_agents.backends.calls import RoleRuntime, call_model
@@ -111,11 +111,13 @@ def test_non_transient_errors_are_not_retried():
     assert info.value.attempts == 1
 
 
-def test_a_reply_cut_at_max_tokens_is_reasked_for_a_shorter_object():
-    from langchain_core.messages import AIMessage
+def _cut_reply() -> AIMessage:
+    """A JSON reply the server stopped at max_tokens."""
+    return AIMessage(content='{"verdict": "unsafe", "explanation": "', response_metadata={"finish_reason": "length"})
 
-    cut = AIMessage(content='{"verdict": "unsafe", "explanation": "', response_metadata={"finish_reason": "length"})
-    rt = runtime([cut, json.dumps(VALID)])
+
+def test_a_reply_cut_at_max_tokens_is_reasked_for_a_shorter_object():
+    rt = runtime([_cut_reply(), json.dumps(VALID)])
     result = invoke_structured(rt, [HumanMessage("judge")], SafetyJudgment)
     assert result.value.verdict is SafetyVerdict.UNSAFE and len(result.calls) == 2
     reask = rt.model.calls[1][-1].content
@@ -123,12 +125,7 @@ def test_a_reply_cut_at_max_tokens_is_reasked_for_a_shorter_object():
 
 
 def test_a_reply_cut_twice_goes_to_the_fallback_without_more_reasks():
-    from langchain_core.messages import AIMessage
-
-    def cut() -> AIMessage:
-        return AIMessage(content='{"verdict": "unsafe", "explanation": "', response_metadata={"finish_reason": "length"})
-
-    rt = runtime([cut(), cut(), json.dumps(VALID)], max_reasks=3)
+    rt = runtime([_cut_reply(), _cut_reply(), json.dumps(VALID)], max_reasks=3)
     result = invoke_structured(
         rt, [HumanMessage("judge")], SafetyJudgment,
         fallback=lambda reason: SafetyJudgment(verdict="borderline", explanation=reason, suggestion="s"),
