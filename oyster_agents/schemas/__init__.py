@@ -21,10 +21,12 @@ from oyster_agents.schemas.simulation import NextAction, ReactionProposal, Simul
 from oyster_agents.schemas.strategy import CandidateStrategy, StrategyKind, StrategyProposal
 from oyster_agents.schemas.trace import (
     SCHEMA_VERSION,
+    SUPPORTED_SCHEMA_VERSIONS,
     CallRecord,
     ChatTurn,
     Fallback,
     Iterate,
+    IterateGame,
     RoleUsage,
     RunTrace,
     ScoredCandidate,
@@ -33,6 +35,7 @@ from oyster_agents.schemas.trace import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "SUPPORTED_SCHEMA_VERSIONS",
     "CallRecord",
     "CandidateStrategy",
     "ChainRevision",
@@ -41,6 +44,7 @@ __all__ = [
     "Fallback",
     "InteractionForm",
     "Iterate",
+    "IterateGame",
     "NextAction",
     "RUBRIC_ITEMS",
     "ReactionProposal",

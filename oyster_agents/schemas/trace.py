@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,7 +13,10 @@ from oyster_agents.schemas.critique import SafetyJudgment, SatisfactionJudgment
 from oyster_agents.schemas.simulation import SimulatedReaction
 from oyster_agents.schemas.strategy import CandidateStrategy
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+# Versions this package reads. 1.1 adds the game played on each iterate, the unguided iterate 0 and
+# the policy rule the boundary was grounded in; every 1.1 field has a default, so 1.0 traces still load.
+SUPPORTED_SCHEMA_VERSIONS = ("1.0", "1.1")
 
 
 class ChatTurn(BaseModel):
@@ -80,6 +83,22 @@ class ScoredCandidate(BaseModel):
     risk_by_type: dict[str, float]
     expected_utility: float
     feasible: bool
+    expected_risk: float | None = None
+    cost: float | None = None
+
+
+class IterateGame(BaseModel):
+    """The game played on an iterate's actual answer (schema 1.1): the follower's reactions and the
+    solver's numbers. ``reactions`` carry ``candidate_index`` = the iterate's step."""
+
+    reactions: list[SimulatedReaction]
+    utility_by_type: dict[str, float]
+    risk_by_type: dict[str, float]
+    expected_utility: float
+    expected_risk: float
+    malicious_risk: float
+    cost: float
+    feasible: bool
 
 
 class Iterate(BaseModel):
@@ -95,6 +114,13 @@ class Iterate(BaseModel):
     satisfaction_score: float
     constructive_score: float
     revision_note: str = ""
+    origin: Literal["unguided", "guided", "revised"] = Field(
+        default="guided",
+        description="unguided: the model's own answer (iterate 0); guided: written from the game's "
+        "chosen strategy; revised: after a reviser step.",
+    )
+    game: IterateGame | None = Field(default=None, description="The game on this answer (schema 1.1).")
+    answer_tokens: int = Field(default=0, ge=0, description="Tokens of the answer (the cost's basis).")
 
 
 class RunTrace(BaseModel):
@@ -115,6 +141,14 @@ class RunTrace(BaseModel):
     boundary_feasible: bool = True
     iterates: list[Iterate]
     best_iterate: int
+    selection_reason: str = Field(default="", description="Why the returned iterate was returned.")
+    policy_rule_id: str | None = Field(
+        default=None, description="The policy category whose rule the boundary was grounded in."
+    )
+    policy_rule: str = Field(default="", description="That category's rule text, as the policy states it.")
+    boundary_limit: float | None = Field(
+        default=None, description="The malicious-risk limit in force after level and severity."
+    )
     answer: str
     usage: Usage
     fallbacks: list[Fallback] = Field(default_factory=list)
