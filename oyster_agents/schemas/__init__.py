@@ -16,6 +16,7 @@ from oyster_agents.schemas.critique import (
     SatisfactionJudgment,
     constructive_score,
 )
+from oyster_agents.schemas.distill import ReasoningSource, WrittenReasoning
 from oyster_agents.schemas.revision import ChainRevision
 from oyster_agents.schemas.simulation import NextAction, ReactionProposal, SimulatedReaction
 from oyster_agents.schemas.strategy import CandidateStrategy, StrategyKind, StrategyProposal
@@ -49,6 +50,7 @@ __all__ = [
     "RUBRIC_ITEMS",
     "ReactionProposal",
     "ReasoningChain",
+    "ReasoningSource",
     "RiskAssessment",
     "RiskLevel",
     "RoleUsage",
@@ -64,5 +66,6 @@ __all__ = [
     "Usage",
     "UserType",
     "UserTypePosterior",
+    "WrittenReasoning",
     "constructive_score",
 ]

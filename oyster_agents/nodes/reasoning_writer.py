@@ -1,0 +1,41 @@
+"""Reasoning writer (export time): a run's chain and the responder's notes → first-person reasoning.
+
+Not a graph node: ``oyster export`` calls it once per trained answer (the recombination step of
+distillation), so the student learns reasoning in the run's own terms instead of a fixed template.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from oyster_agents.backends.calls import RoleRuntime
+from oyster_agents.backends.structured import invoke_structured
+from oyster_agents.nodes._common import messages_for
+from oyster_agents.prompts import schema_hint
+from oyster_agents.schemas import ReasoningSource, WrittenReasoning
+
+ROLE = "reasoning_writer"
+_TAGS = re.compile(r"</?think>", re.IGNORECASE)
+_MIN_WORDS = 8
+
+
+def _check(value: WrittenReasoning) -> WrittenReasoning:
+    text = " ".join(_TAGS.sub("", value.reasoning).split())
+    if len(text.split()) < _MIN_WORDS:
+        raise ValueError(f"reasoning must be a few full sentences (at least {_MIN_WORDS} words)")
+    return WrittenReasoning(reasoning=text)
+
+
+def make_reasoning_writer(runtime: RoleRuntime) -> Callable[[ReasoningSource], str | None]:
+    """A function that writes the reasoning for one answer, or returns ``None`` when the model's
+    output never validated (after re-asks); the caller then uses its documented fallback."""
+    system = {"schema": schema_hint(WrittenReasoning)}
+
+    def write(source: ReasoningSource) -> str | None:
+        messages = messages_for(ROLE, system, source.model_dump())
+        result = invoke_structured(runtime, messages, WrittenReasoning, fallback=lambda _: WrittenReasoning(reasoning=""),
+                                   postprocess=_check)
+        return None if result.used_fallback else result.value.reasoning
+
+    return write
