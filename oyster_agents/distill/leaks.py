@@ -6,9 +6,9 @@ share of its n-grams occur in the reference texts, or when it shares a long verb
 (a quoted rule inside an otherwise new sentence). Short common phrases ("a doctor", "local
 emergency services") are far below both limits.
 
-The defaults (5-grams; half of a sentence's 5-grams, or 6 shared 5-grams, i.e. a 10-word run) are
-tuned on planted cases in ``tests/unit/test_distill_leaks.py``: verbatim and lightly edited rule
-sentences are caught, advice that shares a few words with a rule is not.
+The defaults (5-grams; 30% of a sentence's 5-grams and at least two, or 6 shared 5-grams, i.e. a
+10-word run) are tuned on planted cases in ``tests/unit/test_distill_leaks.py``: verbatim and lightly
+edited rule sentences are caught, advice that shares a few words with a rule is not.
 """
 
 from __future__ import annotations
@@ -30,13 +30,16 @@ class LeakSettings(BaseModel):
         n: words per n-gram.
         min_share: share of a sentence's n-grams found in the references that makes it a leak.
         min_shared: number of shared n-grams that makes a sentence a leak whatever its length.
+        min_grams: shared n-grams needed before ``min_share`` applies, so that one common phrase
+            does not make a short sentence a leak.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     n: int = Field(default=5, ge=2)
-    min_share: float = Field(default=0.5, gt=0.0, le=1.0)
+    min_share: float = Field(default=0.3, gt=0.0, le=1.0)
     min_shared: int = Field(default=6, ge=1)
+    min_grams: int = Field(default=2, ge=1)
 
 
 class LeakCheck:
@@ -65,7 +68,8 @@ class LeakCheck:
         if not grams:
             return False
         shared = len(grams & self._grams)
-        return shared >= self.settings.min_shared or shared / len(grams) >= self.settings.min_share
+        settings = self.settings
+        return shared >= settings.min_shared or (shared >= settings.min_grams and shared / len(grams) >= settings.min_share)
 
     def leaks(self, text: str) -> list[str]:
         """The sentences of ``text`` that leak, in order."""
