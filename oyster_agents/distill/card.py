@@ -169,5 +169,5 @@ def _format(report: "ExportReport") -> str:
     return (
         "## Row format\n\n" + body + " Load with `datasets.load_dataset(folder)`; TRL trains on the rows as they are.\n\n"
         "## Intended use\n\nDistilling a constructive-safety assistant. The queries were checked against the "
-        "evaluation prompts listed above; evaluate the student only on those suites."
+        "evaluation prompts listed above (and only those), so a student trained here can be evaluated on those suites."
     )
