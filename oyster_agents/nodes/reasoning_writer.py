@@ -17,14 +17,25 @@ from oyster_agents.schemas import ReasoningSource, WrittenReasoning
 
 ROLE = "reasoning_writer"
 _TAGS = re.compile(r"</?think>", re.IGNORECASE)
+_SENTENCES = re.compile(r"[^.!?]+[.!?]+")
 _MIN_WORDS = 8
 
 
-def _check(value: WrittenReasoning) -> WrittenReasoning:
-    text = " ".join(_TAGS.sub("", value.reasoning).split())
-    if len(text.split()) < _MIN_WORDS:
-        raise ValueError(f"reasoning must be a few full sentences (at least {_MIN_WORDS} words)")
-    return WrittenReasoning(reasoning=text)
+def tidy(text: str, answer: str) -> str:
+    """The reasoning as full sentences: tags gone, a sentence cut by ``max_tokens`` dropped, repeated
+    sentences kept once. Raises ``ValueError`` (a re-ask) when too little is left or it only repeats the answer."""
+    text = " ".join(_TAGS.sub("", text).split())
+    kept: list[str] = []
+    for sentence in (m.group(0).strip() for m in _SENTENCES.finditer(text)):
+        if sentence.lower() not in (k.lower() for k in kept):
+            kept.append(sentence)
+    tidy_text = " ".join(kept)
+    if len(tidy_text.split()) < _MIN_WORDS:
+        raise ValueError(f"reasoning must be a few full sentences (at least {_MIN_WORDS} words, ending with a full stop)")
+    answer_text = " ".join(answer.split()).lower()
+    if answer_text and (tidy_text.lower() in answer_text or answer_text in tidy_text.lower()):
+        raise ValueError("the reasoning repeats the answer; write the thinking that leads to it instead")
+    return tidy_text
 
 
 def make_reasoning_writer(runtime: RoleRuntime) -> Callable[[ReasoningSource], str | None]:
@@ -34,8 +45,12 @@ def make_reasoning_writer(runtime: RoleRuntime) -> Callable[[ReasoningSource], s
 
     def write(source: ReasoningSource) -> str | None:
         messages = messages_for(ROLE, system, source.model_dump())
+
+        def check(value: WrittenReasoning) -> WrittenReasoning:
+            return WrittenReasoning(reasoning=tidy(value.reasoning, source.answer))
+
         result = invoke_structured(runtime, messages, WrittenReasoning, fallback=lambda _: WrittenReasoning(reasoning=""),
-                                   postprocess=_check)
+                                   postprocess=check)
         return None if result.used_fallback else result.value.reasoning
 
     return write

@@ -19,7 +19,7 @@ TEMPLATE_OPENINGS = ("Let me work out what this person actually needs.", "First,
 def test_model_written_reasoning_export_then_lora_sft_on_smollm2_then_chat(smollm_dir, tmp_path, capsys):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    files = [str(p) for p in write_teacher_traces(tmp_path / "traces", QUERIES[:3])]
+    files = [str(p) for p in write_teacher_traces(tmp_path / "traces", QUERIES[2:3])]
     data = tmp_path / "sft"
     assert main(["export", "sft", *files, "--out", str(data), "--eval-fraction", "0", "--quiet",
                  "--model", str(smollm_dir), "--max-tokens", "96"]) == 0
@@ -27,8 +27,8 @@ def test_model_written_reasoning_export_then_lora_sft_on_smollm2_then_chat(smoll
     manifest = json.loads((data / "manifest.json").read_text())
     stats = manifest["stats"]
     assert manifest["writer_model"] and manifest["options"]["reasoning_from"] == "model"
-    assert stats["used"] == 3 and stats["reasoning_written"] + stats["reasoning_fallback"] == 3, summary
-    assert stats["reasoning_written"] >= 1, summary  # the real model wrote at least one reasoning that validated
+    assert stats["used"] == 1 and stats["reasoning_written"] + stats["reasoning_fallback"] == 1, summary
+    assert stats["reasoning_written"] == 1, summary  # the real model wrote a reasoning that validated
     rows = [json.loads(line) for line in (data / "train.jsonl").read_text().splitlines()]
     thoughts = [r["messages"][-1]["content"].split("</think>")[0] for r in rows]
     written = [t for t in thoughts if not any(opening in t for opening in TEMPLATE_OPENINGS)]

@@ -282,3 +282,19 @@ def test_card_states_the_counts_the_rows_show(tmp_path):
     assert _table(card, "category")["general (mix)"][-1] == 3
     assert "| traces made with a user profile, left out (`--profile exclude`) | 1 |" in card
     assert f"| `{general}` | 0.2 | 3 | 0 |" in card
+
+
+def test_written_reasoning_is_tidied_and_an_echo_of_the_answer_is_re_asked():
+    from oyster_agents.nodes.reasoning_writer import tidy
+
+    cut = "They want the mould gone. Bleach fumes are a risk. Bleach fumes are a risk. So I will give the steps and"
+    assert tidy(cut, "Scrub it.") == "They want the mould gone. Bleach fumes are a risk."
+    echo = json.dumps({"reasoning": "Scrub with diluted bleach, ventilate, and never mix it with ammonia."})
+    good = json.dumps({"reasoning": "They want clean tiles without hurting themselves, so I will give safe steps in order."})
+    model = ScriptedChatModel(role="reasoning_writer", script=[echo, good])
+    writer = make_reasoning_writer(RoleRuntime(role="reasoning_writer", model=model, config=RoleModelConfig()))
+    stats = RowStats()
+    options = RowOptions(reasoning_from="model")
+    rows = sft_rows([loaded(trace_11())], options, stats, targets=TargetBuilder(options, stats, writer))
+    assert rows[0]["messages"][-1]["content"].startswith("<think>\nThey want clean tiles without hurting themselves")
+    assert "repeats the answer" in str(model.calls[1][-1].content) and stats.reasoning_written == 1
