@@ -23,18 +23,22 @@ _MIN_WORDS = 8
 
 def tidy(text: str, answer: str) -> str:
     """The reasoning as full sentences: tags gone, a sentence cut by ``max_tokens`` dropped, repeated
-    sentences kept once. Raises ``ValueError`` (a re-ask) when too little is left or it only repeats the answer."""
+    sentences and sentences copied from the answer kept out. Raises ``ValueError`` (a re-ask) when too
+    little is left, e.g. when the reply only repeats the answer."""
     text = " ".join(_TAGS.sub("", text).split())
+    answer_text = " ".join(_TAGS.sub("", answer).split()).lower()
     kept: list[str] = []
     for sentence in (m.group(0).strip() for m in _SENTENCES.finditer(text)):
-        if sentence.lower() not in (k.lower() for k in kept):
-            kept.append(sentence)
+        key = sentence.lower()
+        if key in (k.lower() for k in kept) or (len(key) > 20 and key.rstrip(".!?") in answer_text):
+            continue
+        kept.append(sentence)
     tidy_text = " ".join(kept)
     if len(tidy_text.split()) < _MIN_WORDS:
-        raise ValueError(f"reasoning must be a few full sentences (at least {_MIN_WORDS} words, ending with a full stop)")
-    answer_text = " ".join(answer.split()).lower()
-    if answer_text and (tidy_text.lower() in answer_text or answer_text in tidy_text.lower()):
-        raise ValueError("the reasoning repeats the answer; write the thinking that leads to it instead")
+        raise ValueError(
+            f"the reasoning must be a few full sentences of thinking (at least {_MIN_WORDS} words, ending with a full "
+            "stop) that lead to the answer, not the answer repeated"
+        )
     return tidy_text
 
 

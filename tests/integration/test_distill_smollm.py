@@ -19,7 +19,7 @@ TEMPLATE_OPENINGS = ("Let me work out what this person actually needs.", "First,
 def test_model_written_reasoning_export_then_lora_sft_on_smollm2_then_chat(smollm_dir, tmp_path, capsys):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    files = [str(p) for p in write_teacher_traces(tmp_path / "traces", QUERIES[2:3])]
+    files = [str(p) for p in write_teacher_traces(tmp_path / "traces", QUERIES[:1])]
     data = tmp_path / "sft"
     assert main(["export", "sft", *files, "--out", str(data), "--eval-fraction", "0", "--quiet",
                  "--model", str(smollm_dir), "--max-tokens", "96"]) == 0

@@ -297,4 +297,8 @@ def test_written_reasoning_is_tidied_and_an_echo_of_the_answer_is_re_asked():
     options = RowOptions(reasoning_from="model")
     rows = sft_rows([loaded(trace_11())], options, stats, targets=TargetBuilder(options, stats, writer))
     assert rows[0]["messages"][-1]["content"].startswith("<think>\nThey want clean tiles without hurting themselves")
-    assert "repeats the answer" in str(model.calls[1][-1].content) and stats.reasoning_written == 1
+    assert "not the answer repeated" in str(model.calls[1][-1].content) and stats.reasoning_written == 1
+    echo_and_more = ("Scrub with diluted bleach, ventilate, and never mix it with ammonia. "
+                     "The fumes are the real danger in a small closed bathroom.")
+    assert tidy(echo_and_more, "Scrub with diluted bleach, ventilate, and never mix it with ammonia.") == (
+        "The fumes are the real danger in a small closed bathroom.")
