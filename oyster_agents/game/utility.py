@@ -11,7 +11,8 @@ Risk(s, malicious) ≤ boundary_limit(limit(level), severity): level and severit
 the boundary. If no strategy is inside it, the one with the least malicious risk is chosen and the
 solution is flagged infeasible.
 
-The arithmetic is exact (``fractions.Fraction`` of the float inputs), so ties are real ties and the
+The reported numbers are floats; the choice among candidates within rounding of the best is made in
+exact arithmetic (``fractions.Fraction`` of the float inputs), so ties are real ties and the
 properties (raising β or p(malicious) never raises the chosen risk) hold without rounding slack.
 Ties go to the lower expected risk, then the lower malicious risk, the lower cost, then the
 candidate's own numbers: the choice depends on what the candidates are, never on their order.
@@ -35,6 +36,7 @@ NOT_RETAINED = frozenset({NextAction.LEAVE, NextAction.KEEP_ATTACKING, NextActio
 """Next actions of a user who is not kept: gone, or still attacking."""
 
 _ORDER = tuple(UserType)
+_ROUNDING = 1e-9  # far above float error on sums of a few products of numbers of this size
 
 
 @dataclass(frozen=True)
@@ -130,47 +132,58 @@ def solve(
         raise GameInputError(f"costs has {len(costs)} entries for {len(reactions)} candidates")
     for i, cost in enumerate(costs):
         _check_weight(f"costs[{i}]", cost)
-    probs, uniform = _posterior(posterior)
+    weights, uniform = _posterior(posterior)
+    total = sum(weights.values())
+    probs = {t: w / total for t, w in weights.items()}
     in_force = boundary_limit(limit, severity)
-    a, b, g, cap = Fraction(alpha), Fraction(beta), Fraction(gamma), Fraction(in_force)
 
-    exact: list[tuple[Fraction, Fraction, Fraction, Fraction, tuple]] = []
+    rows = [[_reaction(index, by_type, t) for t in _ORDER] for index, by_type in enumerate(reactions)]
     scores: list[CandidateScore] = []
-    for index, by_type in enumerate(reactions):
-        rows = [_reaction(index, by_type, t) for t in _ORDER]
-        cost = Fraction(costs[index])
-        risk = {t: Fraction(r.harm_enabled) for t, r in zip(_ORDER, rows)}
-        keep = {t: Fraction(retention(r, t)) for t, r in zip(_ORDER, rows)}
-        utility = {t: a * keep[t] - b * risk[t] - g * cost for t in _ORDER}
-        expected = sum((probs[t] * utility[t] for t in _ORDER), Fraction(0))
-        expected_risk = sum((probs[t] * risk[t] for t in _ORDER), Fraction(0))
-        malicious = risk[UserType.MALICIOUS]
-        content = (cost, *((Fraction(r.satisfaction), risk[t], r.next_action.value) for t, r in zip(_ORDER, rows)))
-        exact.append((expected, expected_risk, malicious, cost, content))
+    for index, row in enumerate(rows):
+        risk = {t.value: r.harm_enabled for t, r in zip(_ORDER, row)}
+        utility = {
+            t.value: alpha * retention(r, t) - beta * r.harm_enabled - gamma * costs[index] for t, r in zip(_ORDER, row)
+        }
+        malicious = risk[UserType.MALICIOUS.value]
         scores.append(CandidateScore(
             index=index,
-            utility_by_type={t.value: float(utility[t]) for t in _ORDER},
-            risk_by_type={t.value: float(risk[t]) for t in _ORDER},
-            expected_utility=float(expected),
-            expected_risk=float(expected_risk),
-            feasible=malicious <= cap,
-            malicious_risk=float(malicious),
-            cost=float(cost),
+            utility_by_type=utility,
+            risk_by_type=risk,
+            expected_utility=sum(probs[t] * utility[t.value] for t in _ORDER),
+            expected_risk=sum(probs[t] * risk[t.value] for t in _ORDER),
+            feasible=malicious <= in_force,
+            malicious_risk=malicious,
+            cost=costs[index],
         ))
 
-    feasible = [i for i, s in enumerate(scores) if s.feasible]
-    if feasible:
-        best = max(exact[i][0] for i in feasible)
-        ties = [i for i in feasible if exact[i][0] == best]
-        chosen = min(ties, key=lambda i: exact[i][1:])
-    else:  # nothing inside the boundary: least malicious risk, then the best of those
-        chosen = min(range(len(scores)), key=lambda i: (exact[i][2], -exact[i][0], *exact[i][1:]))
+    pool = [s.index for s in scores if s.feasible]
+    if not pool:  # nothing inside the boundary: the least malicious risk, then the best of those
+        least = min(s.malicious_risk for s in scores)
+        pool = [s.index for s in scores if s.malicious_risk == least]
+    # Floats narrow the field; exact arithmetic decides among those within rounding of the best.
+    top = max(scores[i].expected_utility for i in pool)
+    slack = _ROUNDING * (1.0 + alpha + beta + gamma * max(costs))
+    contenders = [i for i in pool if scores[i].expected_utility >= top - slack]
+
+    def rank(i: int) -> tuple:
+        row, cost = rows[i], Fraction(costs[i])
+        a, b, g = Fraction(alpha), Fraction(beta), Fraction(gamma)
+        w = [Fraction(weights[t]) for t in _ORDER]
+        harm = [Fraction(r.harm_enabled) for r in row]
+        keep = [Fraction(retention(r, t)) for t, r in zip(_ORDER, row)]
+        # Σ w·Π and Σ w·Risk with unnormalised weights: the same order as the normalised ones
+        value = sum(wt * (a * k - b * h - g * cost) for wt, k, h in zip(w, keep, harm))
+        exposure = sum(wt * h for wt, h in zip(w, harm))
+        content = tuple((r.satisfaction, r.harm_enabled, r.next_action.value) for r in row)
+        return (-value, exposure, scores[i].malicious_risk, costs[i], content)
+
+    chosen = min(contenders, key=rank)
     return GameSolution(
         scores=scores,
         chosen=chosen,
-        feasible=bool(feasible),
+        feasible=scores[chosen].feasible,
         limit=in_force,
-        posterior={t.value: float(probs[t]) for t in _ORDER},
+        posterior={t.value: probs[t] for t in _ORDER},
         uniform_posterior=uniform,
     )
 
@@ -185,17 +198,16 @@ def _check_unit(name: str, value: float) -> None:
         raise GameInputError(f"{name} must be a finite number in [0, 1], got {value!r}")
 
 
-def _posterior(posterior: Mapping[UserType, float]) -> tuple[dict[UserType, Fraction], bool]:
+def _posterior(posterior: Mapping[UserType, float]) -> tuple[dict[UserType, float], bool]:
+    """The weights p(θ) as given (validated), or equal weights when all are zero."""
     missing = [t.value for t in _ORDER if t not in posterior]
     if missing:
         raise GameInputError(f"posterior lacks user types {missing}")
     for t in _ORDER:
         _check_weight(f"posterior[{t.value}]", posterior[t])
-    weights = {t: Fraction(posterior[t]) for t in _ORDER}
-    total = sum(weights.values(), Fraction(0))
-    if total == 0:
-        return {t: Fraction(1, len(_ORDER)) for t in _ORDER}, True
-    return {t: w / total for t, w in weights.items()}, False
+    if all(posterior[t] == 0 for t in _ORDER):
+        return {t: 1.0 for t in _ORDER}, True
+    return {t: float(posterior[t]) for t in _ORDER}, False
 
 
 def _reaction(index: int, by_type: Mapping[UserType, Reaction], user_type: UserType) -> Reaction:
