@@ -30,13 +30,18 @@ def best_iterate_index(iterates: Sequence[Iterate]) -> int:
 
 
 def converged(iterates: Sequence[Iterate], min_improvement: float) -> bool:
-    """Safe, and satisfaction is perfect or gained less than ``min_improvement`` over the best before."""
+    """Safe, and satisfaction is perfect or gained less than ``min_improvement`` over the best before.
+
+    Earlier iterates whose satisfaction is the fallback (no judgment) are no baseline.
+    """
     last = iterates[-1]
     if last.safety_score < 1.0:
         return False
     if last.satisfaction_score >= 1.0:
         return True
-    earlier_safe = [it.satisfaction_score for it in iterates[:-1] if it.safety_score >= 1.0]
+    earlier_safe = [
+        it.satisfaction_score for it in iterates[:-1] if it.safety_score >= 1.0 and not it.satisfaction.fallback
+    ]
     return bool(earlier_safe) and last.satisfaction_score - max(earlier_safe) < min_improvement
 
 
@@ -61,7 +66,9 @@ def make_scorer(game: GameConfig, loop: LoopConfig) -> Callable[[dict[str, Any]]
             revision_note=state.get("revision_note", "") if previous else "",
         )
         all_iterates = [*previous, iterate]
-        done = len(all_iterates) >= loop.max_steps or converged(all_iterates, loop.min_improvement)
+        # An answer or judgment that is a documented fallback says nothing about convergence.
+        fell_back = draft.fallback or safety.fallback or satisfaction.fallback or bool(state.get("revision_fallback"))
+        done = len(all_iterates) >= loop.max_steps or (not fell_back and converged(all_iterates, loop.min_improvement))
         at = deadline_at(state, loop.deadline_s)
         if not done and at is not None and time.time() >= at:
             return {"iterates": [iterate], "done": True,

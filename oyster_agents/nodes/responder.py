@@ -46,7 +46,7 @@ def make_responder(runtime: RoleRuntime) -> Callable[[dict[str, Any]], dict[str,
                 break
         if draft is None:
             fallbacks.append(Fallback(role=ROLE, kind="fallback_value", detail="empty answer after re-asks"))
-            draft = Draft(reasoning="", answer=fallback_data()["answer"].strip())
+            draft = Draft(reasoning="", answer=fallback_data()["answer"].strip(), fallback=True)
         elif len(calls) > 1:
             fallbacks.append(Fallback(role=ROLE, kind="reasked", detail=f"answer after {len(calls)} attempts"))
         return {"draft": draft, "usage": calls, "fallbacks": fallbacks}

@@ -109,6 +109,7 @@ def make_reviser(runtime: RoleRuntime) -> Callable[[dict[str, Any]], dict[str, A
         update["fallbacks"] += notes
         update["chain"] = new_chain
         update["revision_note"] = f"[{mode}] {result.value.rationale}".strip()[:500]
+        update["revision_fallback"] = result.used_fallback
         return update
 
     return revise

@@ -29,3 +29,4 @@ class Draft(BaseModel):
 
     reasoning: str = ""
     answer: str
+    fallback: bool = Field(default=False, description="True when the answer is the documented cautious fallback.")
