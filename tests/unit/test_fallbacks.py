@@ -147,3 +147,23 @@ def test_a_real_flat_score_still_converges():
     # the guard above is about fallbacks only: a real, flat satisfaction still stops the loop early
     trace, _ = run(satisfaction_critic=[s.rubric([0] * 5)])
     assert len(trace.iterates) == 2
+
+
+def test_a_fallback_satisfaction_is_no_baseline_for_convergence():
+    # iterate 0: garbage (3 calls) → neutral fallback; iterate 1: a real 0. Measured against the
+    # fallback, 0 would look like "stopped improving"; with no real baseline the loop goes on.
+    trace, _ = run(satisfaction_critic=[GARBAGE, GARBAGE, GARBAGE, s.rubric([0] * 5)])
+    assert [it.satisfaction.fallback for it in trace.iterates] == [True, False, False]
+    assert len(trace.iterates) == 3
+
+
+def test_all_zero_posterior_is_uniform_and_recorded_and_plans_cost_their_expected_answer():
+    zero = s.assessment(user_type_posterior={"benign": 0, "sensitive": 0, "malicious": 0})
+    trace, _ = run(risk_assessor=[zero])
+    assert trace.assessment.user_type_posterior.model_dump() == pytest.approx(dict.fromkeys(
+        ("benign", "sensitive", "malicious"), 1 / 3))
+    assert recorded(trace, "game_solver") == ["uniform_posterior"]
+    # each plan has 3 strategy items → an expected answer of 3 × 60 tokens, over the scale of 1000
+    assert [c.cost for c in trace.candidates] == [0.18] * 4
+    good, _ = run()
+    assert recorded(good, "game_solver") == []
