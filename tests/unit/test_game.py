@@ -7,6 +7,7 @@ in exact arithmetic, so they hold with no slack beyond the rounding of the repor
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 from hypothesis import example, given, settings
@@ -20,7 +21,8 @@ from oyster_agents.schemas import NextAction, UserType
 
 B, S, M = UserType.BENIGN, UserType.SENSITIVE, UserType.MALICIOUS
 A = NextAction
-MANY = settings(max_examples=1000, deadline=None)
+# 1,000 examples each; a mutation run (docs/method.md) may lower it to keep its thousands of runs short
+MANY = settings(max_examples=int(os.environ.get("OYSTER_PROPERTY_EXAMPLES", "1000")), deadline=None)
 
 
 def _row(sat, harm, actions=(A.SATISFIED, A.SATISFIED, A.SATISFIED)) -> dict[UserType, Reaction]:
@@ -124,9 +126,13 @@ def test_plan_and_answer_cost():
     assert answer_cost(0, 1000) == 0.0
     assert plan_answer_tokens(["a", "b"], ["c"]) == 180
     assert plan_answer_tokens(["a"], ["c"], per_item=10) == 20
-    for tokens, scale in ((-1, 1000), (1.5, 1000), (10, 0), (10, math.inf), (10, math.nan)):
-        with pytest.raises(GameInputError):
-            answer_cost(tokens, scale)
+    assert answer_cost(3, 1) == 3.0 and answer_cost(3, 0.5) == 6.0
+    for tokens in (-1, 1.5, True):
+        with pytest.raises(GameInputError, match=f"answer tokens must be an integer ≥ 0, got {tokens!r}"):
+            answer_cost(tokens, 1000)
+    for scale in (0, -5, math.inf, math.nan, True, "10"):
+        with pytest.raises(GameInputError, match="cost token scale must be a finite number > 0"):
+            answer_cost(10, scale)
 
 
 # --- bad numbers get a clear error -----------------------------------------------------------
@@ -294,9 +300,26 @@ def test_exact_ties_are_broken_by_content_not_position():
 
 def test_trust_region_keeps_a_single_edit():
     old = ["a b c", "d e f"]
-    assert project_list(old, ["a b c", "d e g"]).items == ["a b c", "d e g"]
-    assert not project_list(old, ["a b c"]).projected
-    assert not project_list(old, [*old, "new"]).projected
+    edit = project_list(old, ["a b c", "d e g"])
+    assert (edit.items, edit.changes_proposed, edit.projected) == (["a b c", "d e g"], 1, False)
+    assert project_list(old, ["a b c"]).projected is False
+    assert project_list(old, [*old, "new"]).projected is False
+    # case, spacing and trailing punctuation are no change
+    same = project_list(["Explain safe care."], ["explain  safe care"])
+    assert (same.changes_proposed, same.projected) == (0, False)
+
+
+def test_trust_region_keeps_one_addition_or_one_removal():
+    grow = project_list(["a", "b"], ["a", "b", "c", "d"])
+    assert (grow.items, grow.changes_proposed, grow.projected) == (["a", "b", "c"], 2, True)
+    shrink = project_list(["a", "b", "c"], ["a"])
+    assert (shrink.items, shrink.changes_proposed, shrink.projected) == (["a", "c"], 2, True)
+
+
+def test_trust_region_rewords_the_most_similar_pair_wherever_it_sits():
+    old = ["keep calm", "explain safe care", "say when to call"]
+    new = ["give remedies", "list doses", "explain safe fever care"]
+    assert project_list(old, new).items == ["keep calm", "explain safe fever care", "say when to call"]
 
 
 def test_trust_region_cuts_three_changes_to_one():
