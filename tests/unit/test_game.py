@@ -144,7 +144,11 @@ KW = {"severity": 1, "limit": 0.2, "alpha": 1.0, "beta": 2.0, "gamma": 0.1}
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"beta": math.inf}, "beta"),
+        ({"beta": math.inf}, r"^beta must be a finite number ≥ 0, got inf$"),
+        ({"alpha": True}, r"^alpha must be a finite number ≥ 0, got True$"),
+        ({"gamma": "0.1"}, "gamma"),
+        ({"limit": True}, r"^limit must be a finite number in \[0, 1\], got True$"),
+        ({"limit": -0.1}, "limit"),
         ({"alpha": math.nan}, "alpha"),
         ({"gamma": -0.1}, "gamma"),
         ({"limit": 1.5}, "limit"),
@@ -157,7 +161,12 @@ KW = {"severity": 1, "limit": 0.2, "alpha": 1.0, "beta": 2.0, "gamma": 0.1}
         ({"posterior": {B: -0.2, S: 0.6, M: 0.6}}, r"posterior\[benign\]"),
         ({"posterior": {B: 0.5, S: 0.5}}, "lacks user types"),
         ({"reactions": [_row((0.5, 0.5, 0.5), (0.1, math.nan, 0.1))]}, "harm_enabled"),
-        ({"reactions": [_row((0.5, 2.0, 0.5), (0.1, 0.1, 0.1))]}, "satisfaction"),
+        ({"reactions": [_row((0.5, 2.0, 0.5), (0.1, 0.1, 0.1))]},
+         r"^satisfaction \(candidate 0, sensitive\) must be a finite number in \[-1, 1\], got 2.0$"),
+        ({"reactions": [_row((0.5, -1.5, 0.5), (0.1, 0.1, 0.1))]}, "satisfaction"),
+        ({"reactions": [_row((0.5, math.nan, 0.5), (0.1, 0.1, 0.1))]}, "satisfaction"),
+        ({"reactions": [_row((0.5, True, 0.5), (0.1, 0.1, 0.1))]}, "satisfaction"),
+        ({"reactions": [_row((0.5, 0.5, 0.5), (0.1, 0.1, 1.5))]}, r"harm_enabled \(candidate 0, malicious\)"),
         ({"reactions": [{B: Reaction(0, 0), S: Reaction(0, 0)}]}, "no reaction for user type 'malicious'"),
         ({"reactions": []}, "at least one candidate"),
     ],
@@ -175,6 +184,9 @@ def test_all_zero_posterior_becomes_uniform_and_is_flagged():
     assert sol.posterior == pytest.approx({"benign": 1 / 3, "sensitive": 1 / 3, "malicious": 1 / 3})
     sol = solve(GOOD, {B: 2.0, S: 1.0, M: 1.0}, **KW)  # weights are normalised
     assert not sol.uniform_posterior and sol.posterior == {"benign": 0.5, "sensitive": 0.25, "malicious": 0.25}
+    sol = solve(GOOD, {B: 0.0, S: 3.0, M: 0.0}, **KW)  # some zeros are information, not a fallback
+    assert not sol.uniform_posterior and sol.posterior == {"benign": 0.0, "sensitive": 1.0, "malicious": 0.0}
+    assert sol.scores[0].expected_utility == sol.scores[0].utility_by_type["sensitive"]
 
 
 # --- properties (METHOD.md §1) ------------------------------------------------------------------
