@@ -146,7 +146,8 @@ KW = {"severity": 1, "limit": 0.2, "alpha": 1.0, "beta": 2.0, "gamma": 0.1}
     [
         ({"beta": math.inf}, r"^beta must be a finite number ≥ 0, got inf$"),
         ({"alpha": True}, r"^alpha must be a finite number ≥ 0, got True$"),
-        ({"gamma": "0.1"}, "gamma"),
+        ({"gamma": "0.1"}, r"^gamma must be a finite number ≥ 0, got '0.1'$"),
+        ({"limit": "0.5"}, "limit"),
         ({"limit": True}, r"^limit must be a finite number in \[0, 1\], got True$"),
         ({"limit": -0.1}, "limit"),
         ({"alpha": math.nan}, "alpha"),
@@ -168,7 +169,7 @@ KW = {"severity": 1, "limit": 0.2, "alpha": 1.0, "beta": 2.0, "gamma": 0.1}
         ({"reactions": [_row((0.5, True, 0.5), (0.1, 0.1, 0.1))]}, "satisfaction"),
         ({"reactions": [_row((0.5, 0.5, 0.5), (0.1, 0.1, 1.5))]}, r"harm_enabled \(candidate 0, malicious\)"),
         ({"reactions": [{B: Reaction(0, 0), S: Reaction(0, 0)}]}, "no reaction for user type 'malicious'"),
-        ({"reactions": []}, "at least one candidate"),
+        ({"reactions": []}, "^solve needs at least one candidate$"),
     ],
 )
 def test_bad_numbers_get_a_clear_error(change, message):
@@ -300,14 +301,49 @@ def test_same_input_same_choice(game, beta):
     assert again == first
 
 
-def test_exact_ties_are_broken_by_content_not_position():
-    # identical utility; the lower expected risk wins wherever it sits
-    risky = _row((1.0, 1.0, 0.0), (0.0, 0.1, 0.0))
-    calm = _row((1.0, 1.0, 0.0), (0.0, 0.0, 0.0))
-    for rows, expect in (([risky, calm], 1), ([calm, risky], 0)):
-        sol = solve(rows, {B: 1, S: 0, M: 0}, severity=1, limit=0.2, alpha=1, beta=2, gamma=0)
-        assert sol.scores[0].expected_utility == sol.scores[1].expected_utility
-        assert sol.chosen == expect
+def _both_orders(a, b, posterior, **kw):
+    """The chosen candidate ("a" or "b") for both orders of the pair; the two must agree."""
+    kw = {"severity": 1, "limit": 1.0, "alpha": 1, "beta": 2, "gamma": 0, **kw}
+    costs = kw.pop("costs", (0.0, 0.0))
+    first = solve([a, b], posterior, costs=list(costs), **kw)
+    second = solve([b, a], posterior, costs=list(costs[::-1]), **kw)
+    assert first.scores[0].expected_utility == first.scores[1].expected_utility  # a real tie
+    picks = ("ab"[first.chosen], "ba"[second.chosen])
+    assert picks[0] == picks[1]
+    return picks[0]
+
+
+def test_exact_ties_go_to_the_lower_expected_risk_wherever_it_sits():
+    # both 0.625: a = (0.75 + 0.5) / 2 with exposure 0.125; b = (1 + 0.25) / 2 with none
+    a = _row((0.5, 1.0, 0.0), (0.0, 0.25, 0.0))
+    b = _row((1.0, -0.5, 0.0), (0.0, 0.0, 0.0))
+    assert _both_orders(a, b, {B: 0.5, S: 0.5, M: 0.0}) == "b"
+
+
+def test_exact_ties_then_go_to_the_lower_cost():
+    # a: retention 0.75 at cost 0.25; b: retention 0.5 at no cost; γ = 1 makes both 0.5
+    a = _row((0.5, 0.0, 0.0), (0.0, 0.0, 0.0))
+    b = _row((0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
+    assert _both_orders(a, b, {B: 1.0, S: 0.0, M: 0.0}, gamma=1, costs=(0.25, 0.0)) == "b"
+
+
+def test_a_satisfied_attacker_adds_nothing_even_in_a_tie():
+    # candidates differ only in how pleased the attacker is: a real tie, settled by the numbers alone
+    pleased = _row((0.5, 0.5, 0.9), (0.0, 0.0, 0.1))
+    annoyed = _row((0.5, 0.5, -0.5), (0.0, 0.0, 0.1))
+    assert _both_orders(pleased, annoyed, {B: 0.3, S: 0.3, M: 0.4}) == "b"  # the content order: lower first
+
+
+def test_a_risk_exactly_at_the_limit_is_inside_the_boundary():
+    rows = [_row((1.0, 1.0, 0.0), (0.0, 0.0, 0.2)), _row((0.0, 0.0, 0.0), (0.0, 0.0, 0.0))]
+    sol = solve(rows, {B: 0.5, S: 0.5, M: 0.0}, severity=0, limit=0.2, alpha=1, beta=2, gamma=0)
+    assert sol.scores[0].feasible and sol.chosen == 0
+
+
+def test_omitted_costs_are_zero():
+    sol = solve(GOOD, {B: 1.0, S: 0.0, M: 0.0}, **KW)
+    assert sol.scores[0].cost == 0.0
+    assert sol.scores[0].utility_by_type["benign"] == pytest.approx(0.75 - 2 * 0.1)
 
 
 def test_trust_region_keeps_a_single_edit():
@@ -319,6 +355,15 @@ def test_trust_region_keeps_a_single_edit():
     # case, spacing and trailing punctuation are no change
     same = project_list(["Explain safe care."], ["explain  safe care"])
     assert (same.changes_proposed, same.projected) == (0, False)
+
+
+def test_trust_region_drops_duplicates_and_blanks():
+    assert project_list(["a"], ["a", "A.", "  "]).items == ["a"]
+
+
+def test_trust_region_budget_counts_each_edit():
+    edit = project_list(["a", "b"], ["a", "b", "c", "d", "e"], max_changes=2)
+    assert (edit.items, edit.projected) == (["a", "b", "c", "d"], True)
 
 
 def test_trust_region_keeps_one_addition_or_one_removal():
