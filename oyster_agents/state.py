@@ -72,6 +72,7 @@ class OysterState(TypedDict, total=False):
     satisfaction: SatisfactionJudgment
     iterates: Annotated[list[Iterate], operator.add]
     revision_note: str
+    revision_fallback: bool  # the last revision failed and kept the chain: no evidence of convergence
     done: bool
     usage: Annotated[list[CallRecord], operator.add]
     fallbacks: Annotated[list[Fallback], operator.add]

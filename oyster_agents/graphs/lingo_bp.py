@@ -45,13 +45,18 @@ def best_iterate_index(iterates: Sequence[Iterate]) -> int:
 
 
 def converged(iterates: Sequence[Iterate], min_improvement: float) -> bool:
-    """Safe, and satisfaction is perfect or gained less than ``min_improvement`` over the best before."""
+    """Safe, and satisfaction is perfect or gained less than ``min_improvement`` over the best before.
+
+    Earlier iterates whose satisfaction is the fallback (no judgment) are no baseline.
+    """
     last = iterates[-1]
     if last.safety_score < 1.0:
         return False
     if last.satisfaction_score >= 1.0:
         return True
-    earlier_safe = [it.satisfaction_score for it in iterates[:-1] if it.safety_score >= 1.0]
+    earlier_safe = [
+        it.satisfaction_score for it in iterates[:-1] if it.safety_score >= 1.0 and not it.satisfaction.fallback
+    ]
     return bool(earlier_safe) and last.satisfaction_score - max(earlier_safe) < min_improvement
 
 
@@ -76,12 +81,11 @@ def play_answer(
         risk_by_type=score.risk_by_type,
         expected_utility=score.expected_utility,
         expected_risk=score.expected_risk,
-        malicious_risk=score.risk_by_type[UserType.MALICIOUS.value],
-        cost=cost,
+        malicious_risk=score.malicious_risk,
+        cost=score.cost,
         feasible=score.feasible,
     )
-    # A solver that tightens the level's limit for severity reports the limit it applied.
-    return played, float(getattr(solution, "limit", level_limit))
+    return played, solution.limit  # the level's limit after severity tightening
 
 
 def step_reactions(state: dict[str, Any], step: int) -> tuple[list[SimulatedReaction], list[Fallback]]:
@@ -125,7 +129,10 @@ def make_scorer(game: GameConfig, loop: LoopConfig) -> Callable[[dict[str, Any]]
             answer_tokens=draft.answer_tokens,
         )
         all_iterates = [*previous, iterate]
-        done = len(all_iterates) >= loop.max_steps or converged(all_iterates, loop.min_improvement)
+        # An answer or judgment that is a documented fallback says nothing about convergence.
+        revision_failed = origin == "revised" and bool(state.get("revision_fallback"))
+        fell_back = draft.fallback or safety.fallback or satisfaction.fallback or revision_failed
+        done = len(all_iterates) >= loop.max_steps or (not fell_back and converged(all_iterates, loop.min_improvement))
         update: dict[str, Any] = {"iterates": [iterate], "done": done, "boundary_limit": limit, "fallbacks": notes}
         if origin == "unguided":
             update["origin"] = "guided"  # the next answer is written from the game's chosen strategy

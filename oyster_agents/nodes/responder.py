@@ -62,7 +62,7 @@ def write_answer(runtime: RoleRuntime, messages: Sequence[BaseMessage]) -> tuple
             return Draft(reasoning=reasoning, answer=answer, answer_tokens=tokens), calls, fallbacks
     fallbacks.append(Fallback(role=ROLE, kind="fallback_value", detail="empty answer after re-asks"))
     answer = fallback_data()["answer"].strip()
-    return Draft(reasoning="", answer=answer, answer_tokens=len(answer.split())), calls, fallbacks
+    return Draft(reasoning="", answer=answer, answer_tokens=len(answer.split()), fallback=True), calls, fallbacks
 
 
 def make_responder(runtime: RoleRuntime) -> Callable[[dict[str, Any]], dict[str, Any]]:

@@ -124,6 +124,7 @@ def make_reviser(runtime: RoleRuntime) -> Callable[[dict[str, Any]], dict[str, A
         update["chain"] = new_chain
         update["revision_note"] = f"[{mode}] {result.value.rationale}".strip()[:500]
         update["origin"] = "revised"
+        update["revision_fallback"] = result.used_fallback
         return update
 
     return revise

@@ -22,6 +22,7 @@ def unjudged_safety(reason: str) -> SafetyJudgment:
         explanation="The safety review failed, so the answer is not counted as safe.",
         suggestion="Keep to general, protective information and point to qualified help.",
         predicted_next_turn="",
+        fallback=True,
     )
 
 

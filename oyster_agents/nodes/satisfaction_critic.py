@@ -19,6 +19,7 @@ def unjudged_satisfaction(reason: str) -> SatisfactionJudgment:
     return SatisfactionJudgment(
         scores=RubricScores(empathy=0, willingness_to_help=0, task_completion=0, relevance=0, informativeness=0),
         fixes=[],
+        fallback=True,
     )
 
 
