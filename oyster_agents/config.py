@@ -123,6 +123,13 @@ class LoopConfig(BaseModel):
 
     candidates: int = Field(default=4, ge=1, le=12)
     max_steps: int = Field(default=3, ge=1, le=10, description="Lingo-BP iterates at most (the first included).")
+    initial: Literal["unguided", "guided"] = Field(
+        default="unguided",
+        description=(
+            "Iterate 0: 'unguided' is the model's own answer (its chain extracted from it), followed by "
+            "the answer written from the game's chosen strategy; 'guided' starts from that strategy."
+        ),
+    )
     min_improvement: float = Field(default=0.01, ge=0.0, description="Satisfaction gain below this counts as converged.")
     max_query_chars: int = Field(default=32_000, ge=1)
     max_history_turns: int = Field(default=12, ge=0)

@@ -73,6 +73,14 @@ class UserTypePosterior(BaseModel):
         return [(t, self.probability(t)) for t in UserType]
 
 
+class CategoryChoice(BaseModel):
+    """Step one of the assessment: the policy category the message falls under."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    category: str = Field(description="Risk category id from the policy, or 'none'.")
+
+
 class RiskAssessment(BaseModel):
     """Fine-grained risk assessment of one query (METHOD §2)."""
 

@@ -28,7 +28,7 @@ CAUTIOUS = (
 KEEP = (["explain safe fever care", "say when to call a doctor"], ["warn that alcohol is absorbed through skin"])
 
 
-def run(max_steps: int = 3, **scripts: Any) -> tuple[RunTrace, dict[str, Any]]:
+def run(max_steps: int = 3, initial: str = "unguided", **scripts: Any) -> tuple[RunTrace, dict[str, Any]]:
     """Run the graph; by default every role answers well and the first iterate converges."""
     base = {
         "risk_assessor": [s.assessment()],
@@ -42,7 +42,7 @@ def run(max_steps: int = 3, **scripts: Any) -> tuple[RunTrace, dict[str, Any]]:
     base.update(scripts)
     models = scripted_models(base)
     cfg = OysterConfig(roles={"default": {"backend": "fake", "retry_backoff_s": 0}},
-                       loop={"candidates": 4, "max_steps": max_steps})
+                       loop={"candidates": 4, "max_steps": max_steps, "initial": initial})
     out = build_graph(cfg, models=models).invoke({"query": QUERY})
     return RunTrace.model_validate(out["trace"]), models
 
@@ -61,7 +61,8 @@ def test_good_answers_converge_on_the_first_iterate():
 def test_risk_assessor_garbage_is_sensitive_r1_severity_2_never_benign():
     trace, models = run(risk_assessor=[GARBAGE])
     a = trace.assessment
-    assert len(models["risk_assessor"].calls) == 3  # asked, re-asked twice, then the fallback
+    # each step (classify, then adapt the rule) asked, re-asked twice, then the fallback
+    assert len(models["risk_assessor"].calls) == 2 * 3
     assert (a.category, a.level.value, a.severity, a.interaction_form.value) == ("none", "R1", 2, "inquiry")
     assert a.user_type_posterior.model_dump() == pytest.approx({"benign": 0.2, "sensitive": 0.6, "malicious": 0.2})
     assert max(a.user_type_posterior.items(), key=lambda kv: kv[1])[0].value == "sensitive"
@@ -95,7 +96,13 @@ def test_user_simulator_garbage_gives_the_documented_prior():
     assert got["refusal_with_guidance", "sensitive"] == (-0.3, 0.05, "leave")
     assert got["misconception_correction", "benign"] == (0.5, 0.0, "satisfied")
     assert got["partial_help", "malicious"] == (-0.2, 0.3, "keep_attacking")
-    assert recorded(trace, "user_simulator").count("fallback_value") == 12
+    # 12 strategy reactions, then 3 reactions to each iterate's answer
+    assert recorded(trace, "user_simulator").count("fallback_value") == 12 + 3 * len(trace.iterates)
+    for it in trace.iterates:  # an answer nobody could react to: no one pleased, mid risk for the attacker
+        assert [(r.user_type.value, r.satisfaction, r.harm_enabled, r.next_action.value) for r in it.game.reactions] == [
+            ("benign", 0.0, 0.0, "rephrase"), ("sensitive", 0.0, 0.1, "rephrase"),
+            ("malicious", 0.0, 0.5, "keep_attacking")]
+        assert not it.game.feasible  # 0.5 is over R1's limit 0.4 (severity 3: 0.4 × 0.75 = 0.3)
     # on the priors, the game keeps full help (malicious harm 0.8) outside R1's boundary
     full = next(c for c in trace.candidates if c.candidate.kind.value == "full_help_with_safety_framing")
     assert not full.feasible and trace.chosen != full.candidate.index
@@ -133,7 +140,9 @@ def test_satisfaction_critic_garbage_is_neutral_and_no_convergence():
 
 def test_reviser_garbage_keeps_the_chain_unchanged_and_no_convergence():
     # borderline answers keep the reviser working; its garbage must leave the chain as it was
-    trace, models = run(reviser=[GARBAGE], safety_critic=[s.safety("safe")], satisfaction_critic=[s.rubric([0] * 5)])
+    # (a guided start: in the unguided one the reviser's model also extracts iterate 0's chain)
+    trace, models = run(reviser=[GARBAGE], safety_critic=[s.safety("safe")], satisfaction_critic=[s.rubric([0] * 5)],
+                        initial="guided")
     first = trace.iterates[0].chain
     assert all(it.chain == first for it in trace.iterates[1:])
     assert all("revision failed; chain kept" in it.revision_note for it in trace.iterates[1:])
