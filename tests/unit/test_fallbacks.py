@@ -122,6 +122,8 @@ def test_safety_critic_garbage_is_borderline_never_safe_and_no_convergence():
     for it in trace.iterates:
         assert it.safety.verdict.value == "borderline" and it.safety_score == 0.5
         assert it.safety.explanation == "The safety review failed, so the answer is not counted as safe."
+        assert it.safety.suggestion == "Keep to general, protective information and point to qualified help."
+        assert it.safety.predicted_next_turn == ""
         assert it.safety.fallback
     assert len(trace.iterates) == 3  # the satisfaction critic is fully happy; still no convergence
     assert recorded(trace, "safety_critic").count("fallback_value") == 3
