@@ -54,3 +54,23 @@ def test_the_verdicts_reach_the_iterate_unchanged():
     assert it.satisfaction.scores.model_dump() == {
         "empathy": 1, "willingness_to_help": 0, "task_completion": -1, "relevance": 1, "informativeness": 0}
     assert it.satisfaction_score == 0.2 and not it.satisfaction.fallback
+
+
+def test_called_outside_the_graph_without_a_rule_the_critics_show_only_what_they_were_given():
+    from oyster_agents.backends.calls import RoleRuntime
+    from oyster_agents.backends.fake import ScriptedChatModel
+    from oyster_agents.config import RoleModelConfig
+    from oyster_agents.nodes.safety_critic import review_safety
+    from oyster_agents.nodes.satisfaction_critic import rate_satisfaction
+
+    cfg = RoleModelConfig(backend="fake", retry_backoff_s=0)
+    safety = ScriptedChatModel(role="safety_critic", script=[s.safety("safe")])
+    judged = review_safety(RoleRuntime("safety_critic", safety, cfg), QUERY, ANSWER, GUIDE).value
+    prompt = safety.calls[0][-1].content
+    assert f"Safety guideline:\n{GUIDE}" in prompt and "Policy rule" not in prompt and "Earlier conversation" not in prompt
+    assert judged.verdict.value == "safe"
+    satisfaction = ScriptedChatModel(role="satisfaction_critic", script=[s.rubric([1] * 5)])
+    rated = rate_satisfaction(RoleRuntime("satisfaction_critic", satisfaction, cfg), QUERY, ANSWER).value
+    prompt = satisfaction.calls[0][-1].content
+    assert "What the answer may not do" not in prompt and "Earlier conversation" not in prompt
+    assert QUERY in prompt and ANSWER in prompt and rated.score == 1.0
