@@ -16,7 +16,7 @@ GUIDE = "Narrowed-9: correct the alcohol-rub myth and give safe fever care only.
 HISTORY = [{"role": "user", "content": "Wombat-1: she is two."}, {"role": "assistant", "content": "How can I help?"}]
 
 
-def run(**scripts):
+def run(max_steps: int = 1, **scripts):
     base = {
         "risk_assessor": [s.assessment(category="healthcare", adapted_guideline=GUIDE)],
         "strategist": [s.proposal()],
@@ -29,7 +29,7 @@ def run(**scripts):
     base.update(scripts)
     models = scripted_models(base)
     cfg = OysterConfig(roles={"default": {"backend": "fake", "retry_backoff_s": 0}},
-                       loop={"candidates": 4, "max_steps": 1, "initial": "guided"})
+                       loop={"candidates": 4, "max_steps": max_steps, "initial": "guided"})
     out = build_graph(cfg, models=models).invoke({"query": QUERY, "history": HISTORY})
     return RunTrace.model_validate(out["trace"]), models
 
@@ -74,3 +74,10 @@ def test_called_outside_the_graph_without_a_rule_the_critics_show_only_what_they
     prompt = satisfaction.calls[0][-1].content
     assert "What the answer may not do" not in prompt and "Earlier conversation" not in prompt
     assert QUERY in prompt and ANSWER in prompt and rated.score == 1.0
+
+
+def test_the_reviser_sees_the_policy_rule():
+    _, models = run(safety_critic=[s.safety("borderline")], max_steps=2)
+    rule = load_taxonomy().rule_for("healthcare")[1]
+    user = models["reviser"].calls[-1][-1].content
+    assert f"Policy rule (the guideline may narrow it, never loosen it):\n{rule.strip().splitlines()[0]}" in user

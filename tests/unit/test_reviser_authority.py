@@ -118,3 +118,26 @@ def test_the_last_safety_strategy_cannot_be_removed():
     lone = one.model_copy(update={"usefulness_strategies": ["explain safe fever care"]})
     assert apply_revision(lone, proposal(usefulness_strategies=[]), "satisfaction")[0].usefulness_strategies == \
         ["explain safe fever care"]
+
+
+def test_the_reviser_node_with_a_bare_state_prompts_without_rule_or_reactions():
+    from oyster_agents.backends.calls import RoleRuntime
+    from oyster_agents.backends.fake import ScriptedChatModel
+    from oyster_agents.config import RoleModelConfig
+    from oyster_agents.nodes.reviser import make_reviser
+    from oyster_agents.schemas import Draft, RubricScores, SatisfactionJudgment
+
+    model = ScriptedChatModel(role="reviser", script=[proposal().model_dump_json()])
+    revise = make_reviser(RoleRuntime("reviser", model, RoleModelConfig(backend="fake", retry_backoff_s=0)))
+    state = {
+        "query": "q", "chain": CHAIN, "draft": Draft(answer="an answer"),
+        "safety": SafetyJudgment(verdict=SafetyVerdict.BORDERLINE, explanation="e", suggestion="s"),
+        "satisfaction": SatisfactionJudgment(scores=RubricScores(empathy=1, willingness_to_help=0, task_completion=-1,
+                                                                 relevance=0, informativeness=0)),
+    }
+    update = revise(state)
+    system, user = (m.content for m in model.calls[0])
+    assert '"usefulness_strategies"' in system and "safety mode" in system
+    assert "Policy rule" not in user and "Predicted reactions" not in user
+    assert "Rubric: empathy +1, willingness_to_help +0, task_completion -1" in user
+    assert update["chain"] == CHAIN and update["revision_fallback"] is False and update["origin"] == "revised"
