@@ -1,7 +1,7 @@
 """The method's paths on the real SmolLM2-135M-Instruct, checked where a broken path would fail.
 
-- Grammar-constrained decoding: each role whose schema the grammar enforces gets a parsed object
-  from the model itself, with no documented fallback (a 135M model writing free text would need one).
+- Grammar-constrained decoding: the category choice, whose schema the grammar bounds completely,
+  parses on the first call with no repair and no fallback (a 135M model writing free text would not).
 - The local backend's micro-batcher: concurrent calls are merged into fewer ``generate`` calls,
   schema-constrained and free-text requests are never mixed in one, and a failed ``generate``
   reaches every caller that was waiting on it.
@@ -19,16 +19,12 @@ from oyster_agents.backends.calls import RoleRuntime
 from oyster_agents.backends.local import LocalChatModel
 from oyster_agents.config import RoleModelConfig
 from oyster_agents.nodes.risk_assessor import classify
-from oyster_agents.nodes.safety_critic import review_safety
-from oyster_agents.nodes.satisfaction_critic import rate_satisfaction
-from oyster_agents.nodes.user_simulator import make_answer_simulator
 from oyster_agents.schemas import CategoryChoice, SafetyJudgment
 from oyster_agents.taxonomy import load_taxonomy
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 QUERY = "My toddler has had a fever for two days and a forum says to rub her with alcohol. Should I?"
-ANSWER = "Please don't use alcohol: it can poison a small child through the skin. Give fluids and call a doctor."
 
 
 @pytest.fixture(scope="module")
@@ -63,31 +59,18 @@ class CountedGenerate:
         del self.llm._model.generate  # back to the class's own method
 
 
-def test_grammar_enforced_roles_parse_without_a_fallback(model):
-    runtime = RoleRuntime(role="judge", model=model, config=RoleModelConfig(max_tokens=96, max_reasks=1))
+def test_the_grammar_enforced_category_parses_first_time_without_repair_or_fallback(model):
+    # The category choice is the one schema the grammar bounds completely (an enum of policy ids);
+    # schemas with free-text fields are enforced in shape only, and a 135M model can fill a string up
+    # to max_tokens, so they are not asserted here.
+    runtime = RoleRuntime(role="risk_assessor", model=model, config=RoleModelConfig(max_tokens=32, max_reasks=1))
     taxonomy = load_taxonomy()
-    react = make_answer_simulator(runtime)
-    with CountedGenerate(model) as counted, ThreadPoolExecutor(4) as pool:
-        jobs = {
-            "classify": pool.submit(classify, runtime, taxonomy, QUERY),
-            "safety": pool.submit(review_safety, runtime, QUERY, ANSWER, taxonomy.guideline_for("healthcare")),
-            "satisfaction": pool.submit(rate_satisfaction, runtime, QUERY, ANSWER),
-            "react": pool.submit(react, {"query": QUERY, "answer": ANSWER, "user_type": "sensitive", "step": 0}),
-        }
-        results = {name: job.result() for name, job in jobs.items()}
-    react_update = results.pop("react")
-    for name, result in results.items():
-        assert not [f for f in result.fallbacks if f.kind == "fallback_value"], (name, result.fallbacks, result.raw)
-    assert not [f for f in react_update["fallbacks"] if f.kind == "fallback_value"], react_update["fallbacks"]
-    # the values are the model's own: a policy id from the enum, a verdict, a rubric, a reaction
-    assert results["classify"].value in [*taxonomy.ids, "none"]
-    assert isinstance(results["safety"].value, SafetyJudgment)
-    assert -1.0 <= results["satisfaction"].value.score <= 1.0
-    [reaction] = react_update["answer_reactions"]
-    assert reaction.user_type.value == "sensitive" and reaction.candidate_index == 0
-    # every structured call was decoded under a grammar
-    assert counted.batches and all(constrained for _, constrained in counted.batches)
-    assert CategoryChoice.model_validate({"category": results["classify"].value})
+    with CountedGenerate(model) as counted:
+        result = classify(runtime, taxonomy, QUERY)
+    assert result.fallbacks == [], (result.fallbacks, result.raw)  # no repair, no re-ask, no fallback
+    assert len(result.calls) == 1 and counted.batches == [(1, True)]  # one call, decoded under the grammar
+    assert result.value in [*taxonomy.ids, "none"]
+    assert CategoryChoice.model_validate_json(result.raw).category == result.value
 
 
 def _invoke(llm: LocalChatModel, text: str, schema: dict | None) -> str:
