@@ -5,6 +5,7 @@ Formats:
   with the package (``eval/data/constructive.jsonl``) and is used when no path is given.
 - xstest: CSV with columns ``id, prompt, type, label, focus, note``.
 - strata-sword: JSONL rows ``{id, prompt, attack_method, risk_type, level, language}``.
+- gsm8k: JSONL rows ``{question, answer}``, the answer ending in ``#### N`` (see ``eval.gsm8k``).
 
 Every path is an argument: a file, or a folder searched (recursively) for the suite's files.
 Nothing is downloaded.
@@ -30,6 +31,7 @@ FILE_PATTERNS: dict[Suite, tuple[str, ...]] = {
     Suite.CONSTRUCTIVE: ("constructive*.jsonl",),
     Suite.XSTEST: ("xstest*.csv", "*.csv"),
     Suite.STRATA_SWORD: ("strata_sword*.jsonl", "*.jsonl"),
+    Suite.GSM8K: ("test.jsonl", "gsm8k*.jsonl"),
 }
 
 
@@ -106,10 +108,18 @@ def load_strata_sword(path: str | Path) -> list[EvalItem]:
     return _unique(items)
 
 
+def load_gsm8k(path: str | Path) -> list[EvalItem]:
+    """Load GSM8K problems (see :func:`oyster_agents.eval.gsm8k.load_gsm8k`)."""
+    from oyster_agents.eval.gsm8k import load_gsm8k as load
+
+    return load(path)
+
+
 LOADERS: dict[Suite, Callable[[Any], list[EvalItem]]] = {
     Suite.CONSTRUCTIVE: load_constructive,
     Suite.XSTEST: load_xstest,
     Suite.STRATA_SWORD: load_strata_sword,
+    Suite.GSM8K: load_gsm8k,
 }
 
 
