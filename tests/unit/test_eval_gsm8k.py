@@ -114,3 +114,24 @@ def test_cli_compare_mode_resume_and_error_rows(tmp_path):
         assert len(server.requests) == 2
     summary = json.loads((out / "summary.json").read_text())
     assert summary["good"]["gsm8k"]["correct"] == 3 and summary["base"]["gsm8k"]["correct"] == 1
+
+
+def test_graph_target_on_gsm8k_needs_no_judge_shows_progress_and_keeps_traces(tmp_path, fake_models, capsys):
+    from oyster_agents.config import OysterConfig
+    from oyster_agents.eval.runner import run_eval
+    from oyster_agents.eval.targets import parse_target
+
+    items = [EvalItem(id=f"g{i}", suite=Suite.GSM8K, query=f"What is {i} + {i}?", reference=str(2 * i)) for i in (1, 2)]
+    models = fake_models({"responder": ["<think>add</think>The answer is 2."]})
+    out = tmp_path / "out"
+    run = run_eval({Suite.GSM8K: items}, [parse_target("graph")], out, config=OysterConfig(loop={"max_steps": 1}),
+                   models=models, judge_models={}, progress=True)  # an empty judge would fail if it were built
+    assert (run.written, run.errors) == (2, 0)
+    assert "eval graph" in capsys.readouterr().err
+    records = {r.item.id: r for r in read_records(out / ITEMS_FILE)}
+    assert records["g1"].verdicts.correct is True and records["g2"].verdicts.correct is False
+    index = json.loads((out / "traces" / "index.json").read_text())
+    assert [(e["item"], e["path"]) for e in sorted(index, key=lambda e: e["item"])] == [
+        ("g1", "traces/graph/gsm8k/g1.json"), ("g2", "traces/graph/gsm8k/g2.json")]
+    trace = json.loads((out / "traces/graph/gsm8k/g1.json").read_text())
+    assert trace["query"] == "What is 1 + 1?" and trace["answer"] == records["g1"].answer
