@@ -151,8 +151,9 @@ class MatchOnlyJudge:
 
 
 def _check_protocol(records: list[ItemRecord], protocol: Protocol, path: Path) -> None:
-    other = {r.verdicts.protocol for r in records
-             if r.suite is Suite.STRATA_SWORD and not r.error and r.verdicts.protocol is not None} - {protocol}
+    # Rows written before protocols were recorded were judged under the project's.
+    other = {r.verdicts.protocol or Protocol.PROJECT for r in records
+             if r.suite is Suite.STRATA_SWORD and not r.error} - {protocol}
     if other:
         raise InputError(
             f"{path} already holds Strata-Sword rows judged under the {sorted(p.value for p in other)[0]} protocol; "
