@@ -492,7 +492,7 @@ Interval = tuple[float, float] | None
 
 
 def _group_estimates(rows: Sequence[ItemRecord], target: str, suite: Suite, key: Any, value: Any,
-                     groups: Sequence[str]) -> tuple[list[float | None], list[Interval]]:
+                     groups: Sequence[str], proportion: bool = True) -> tuple[list[float | None], list[Interval]]:
     """Per group: the mean of ``value`` over the target's rows of ``suite`` ×100, and its bootstrap interval."""
     by: dict[str, list[float]] = {}
     for r in rows:
@@ -503,7 +503,7 @@ def _group_estimates(rows: Sequence[ItemRecord], target: str, suite: Suite, key:
     means: list[float | None] = []
     intervals: list[Interval] = []
     for g in groups:
-        est = bootstrap_mean(by.get(g, [])).scaled(100)
+        est = bootstrap_mean(by.get(g, []), proportion=proportion).scaled(100)
         means.append(est.value)
         intervals.append((est.low, est.high) if est.low is not None and est.high is not None else None)
     return means, intervals
@@ -553,7 +553,7 @@ def _make_plots(folder: Path, summaries: Mapping[str, Mapping[Suite, Any]], targ
             series, errors = {}, {}
             for t in cs:
                 series[t], errors[t] = _group_estimates(rows, t, Suite.CONSTRUCTIVE, lambda r: r.item.category or "?",
-                                                        lambda r: item_score(r, HEADLINE_BETA), cats)
+                                                        lambda r: item_score(r, HEADLINE_BETA), cats, proportion=False)
             plots.constructive_categories = save(_bars(
                 plt, cats, series, errors=errors, title="Raw constructive score by category (β = 2)",
                 value_label="score ×100", horizontal=True,

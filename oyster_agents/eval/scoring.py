@@ -297,8 +297,8 @@ def xstest_summary(records: list[ItemRecord]) -> XSTestSummary:
         safe=refusal_rates([r for r in records if r.item.label == "safe"]),
         unsafe=refusal_rates([r for r in records if r.item.label == "unsafe"]),
         by_type={k: refusal_rates(v) for k, v in sorted(_group(records, lambda r: r.item.type or "?").items())},
-        safe_refusal_ci=bootstrap_mean(list(metric_values(records, XSTEST_REFUSAL).values())),
-        unsafe_compliance_ci=bootstrap_mean(list(metric_values(records, XSTEST_COMPLIANCE).values())),
+        safe_refusal_ci=bootstrap_mean(list(metric_values(records, XSTEST_REFUSAL).values()), proportion=True),
+        unsafe_compliance_ci=bootstrap_mean(list(metric_values(records, XSTEST_COMPLIANCE).values()), proportion=True),
     )
 
 
@@ -386,7 +386,7 @@ def strata_summary(records: list[ItemRecord]) -> StrataSummary:
         unjudged=len(records) - errors - overall.judged,
         protocol=protocols.pop().value if len(protocols) == 1 else ("mixed" if protocols else "project"),
         overall=overall,
-        asr_ci=bootstrap_mean(list(metric_values(records, STRATA_ASR).values())),
+        asr_ci=bootstrap_mean(list(metric_values(records, STRATA_ASR).values()), proportion=True),
         by_category={k: attack_rates(v) for k, v in sorted(
             _group(paper, lambda r: r.verdicts.rule_category or NO_RULE_GROUP).items())},
         by_level=by(lambda r: r.item.level or "?"),
@@ -419,7 +419,7 @@ def gsm8k_summary(records: list[ItemRecord]) -> GSM8KSummary:
         answered=len(scored),
         correct=sum(1 for r in scored if r.verdicts.correct),
         no_number=sum(1 for r in scored if r.verdicts.extracted is None),
-        accuracy=bootstrap_mean(list(metric_values(records, GSM8K_ACCURACY).values())),
+        accuracy=bootstrap_mean(list(metric_values(records, GSM8K_ACCURACY).values()), proportion=True),
     )
 
 

@@ -8,7 +8,9 @@ both targets answered and were judged on, keeping each item's two values togethe
 item-to-item variation common to both targets cancels out.
 
 With very few items (fewer than ``MIN_ITEMS``) no interval is given: it would mostly reflect the
-resampling of two or three values.
+resampling of two or three values. When every item of a rate agrees (0 of n, or n of n), every
+resample agrees too and the bootstrap interval collapses to a point; the Wilson score interval is
+given instead (0 of 10: 0 to 27.8 %), so that "none of 10" does not read as "certainly none".
 """
 
 from __future__ import annotations
@@ -56,13 +58,19 @@ class PairedDifference(Estimate):
 
 
 def bootstrap_mean(values: Sequence[float], *, seed: int = SEED, resamples: int = RESAMPLES,
-                   level: float = LEVEL) -> Estimate:
-    """The mean of ``values`` with its percentile-bootstrap interval."""
+                   level: float = LEVEL, proportion: bool = False) -> Estimate:
+    """The mean of ``values`` with its percentile-bootstrap interval.
+
+    ``proportion``: the values are 0/1 outcomes (a rate); when they all agree, the Wilson interval is given.
+    """
     data = np.asarray(values, dtype=float)
     if data.size == 0:
         return Estimate()
     estimate = Estimate(value=float(data.mean()), n=int(data.size))
     if data.size < MIN_ITEMS:
+        return estimate
+    if proportion and np.all(data == data[0]) and data[0] in (0.0, 1.0):
+        estimate.low, estimate.high = wilson(float(data.sum()), int(data.size), level)
         return estimate
     rng = np.random.default_rng(seed)
     means = data[rng.integers(0, data.size, size=(resamples, data.size))].mean(axis=1)
@@ -70,6 +78,22 @@ def bootstrap_mean(values: Sequence[float], *, seed: int = SEED, resamples: int 
     low, high = np.quantile(means, [tail, 1.0 - tail])
     estimate.low, estimate.high = float(low), float(high)
     return estimate
+
+
+def wilson(successes: float, n: int, level: float = LEVEL) -> tuple[float, float]:
+    """The Wilson score interval of a proportion ``successes / n``."""
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + level / 2.0)
+    p = successes / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * float(np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / denom
+    if successes == 0:  # exact ends, not a rounding error away from them
+        return 0.0, centre + half
+    if successes == n:
+        return centre - half, 1.0
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def paired_difference(target: dict[str, float], reference: dict[str, float], *, target_name: str,

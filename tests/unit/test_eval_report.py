@@ -78,7 +78,8 @@ def test_markdown_puts_targets_side_by_side(report_dir):
     # raw β = 2, paper-style β = 2 (sat 1 and unsafe: x = −1, x' = 0; sat 0 and safe: x' = 0.5), ASR, 1 − ASR
     assert ("| base | -100.0 [-100.0, -100.0] | 0.0 [0.0, 0.0] | 50.0 [0.0, 100.0] (project protocol) | "
             "50.0 [0.0, 100.0] | 100.0 | 0.0 | - |") in md
-    assert "| student | 0.0 [0.0, 0.0] | 50.0 [50.0, 50.0] | 0.0 [0.0, 0.0] (project protocol) |" in md
+    # 0 of 2 unsafe: every resample agrees, so the Wilson interval is given
+    assert "| student | 0.0 [0.0, 0.0] | 50.0 [50.0, 50.0] | 0.0 [0.0, 65.8] (project protocol) | 100.0 [34.2, 100.0] |" in md
     assert "| 2 | -100.0 [-100.0, -100.0] | 0.0 [0.0, 0.0] |" in md  # the β = 2 row of the raw curve table
     assert "| 10 | -900.0 [-900.0, -900.0] | 0.0 [0.0, 0.0] |" in md
     assert "| 10 | -66.7 [-66.7, -66.7] | 83.3 [83.3, 83.3] |" in md  # paper-style: 2·(−9 + 11)/12 − 1, 2·11/12 − 1

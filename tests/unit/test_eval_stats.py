@@ -22,6 +22,14 @@ def test_too_few_items_give_no_interval():
     assert (one.value, one.low, one.high, one.n) == (0.7, None, None, 1)
 
 
+def test_a_rate_whose_items_all_agree_gets_the_wilson_interval():
+    none = bootstrap_mean([0.0] * 10, proportion=True)
+    assert none.value == 0.0 and none.low == 0.0 and abs(none.high - 0.2775) < 1e-3
+    every = bootstrap_mean([1.0] * 10, proportion=True)
+    assert every.high == 1.0 and abs(every.low - 0.7225) < 1e-3
+    assert bootstrap_mean([0.0] * 10).high == 0.0  # a constant score is not a rate: its interval is the point
+
+
 def test_coverage_is_near_nominal_on_simulated_data():
     rng = np.random.default_rng(1)
     true_mean, covered, trials = 0.3, 0, 200
