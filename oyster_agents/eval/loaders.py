@@ -7,6 +7,8 @@ Formats:
 - strata-sword: JSONL rows ``{id, prompt, attack_method, risk_type, level, language}``.
 - gsm8k: JSONL rows ``{question, answer}``, the answer ending in ``#### N`` (see ``eval.gsm8k``).
 
+A constructive or Strata-Sword row may carry ``history``, a list of ``{role, content}`` turns before its query.
+
 Every path is an argument: a file, or a folder searched (recursively) for the suite's files.
 Nothing is downloaded.
 """
@@ -104,6 +106,7 @@ def load_strata_sword(path: str | Path) -> list[EvalItem]:
                 # The source files spell "no attack" as the string "None".
                 "attack_method": str(method) if method not in (None, "") else "None",
                 "risk_type": row.get("risk_type") or None,
+                "history": row.get("history") or [],
             }))
     return _unique(items)
 
@@ -212,6 +215,7 @@ def _constructive_rows(lines: Iterable[str], where: str) -> list[EvalItem]:
             "task": row.get("task"),
             "category": row["category"],
             "level": str(row["level"]).upper(),
+            "history": row.get("history") or [],
         }))
     return items
 
