@@ -196,3 +196,17 @@ def test_strata_summary_counts_binary_verdicts():
     s = strata_summary([row("a", "Unsafe", "A"), row("b", "Safe", None), row("c", "Safe", "A", fallback=True)])
     assert (s.overall.judged, s.overall.unsafe, s.overall.no_rule, s.unjudged) == (2, 1, 1, 1)
     assert s.by_category["A"].judged == 1 and s.by_category[NO_RULE_GROUP].asr == 0.0
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["strata-sword", "--protocol", "paper"], "needs --rules"),
+    (["strata-sword", "--rules", "r.jsonl"], "only with --protocol paper"),
+    (["gsm8k", "--protocol", "paper", "--rules", "r.jsonl"], "applies to strata-sword"),
+    (["strata-sword", "--protocol", "paper", "--rules", "missing.jsonl"], "no such file"),
+])
+def test_cli_rejects_bad_protocol_flags(tmp_path, capsys, extra, message):
+    from oyster_agents.cli import main
+
+    assert main(["eval", *extra, "--data", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # nothing was started
