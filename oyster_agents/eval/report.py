@@ -53,7 +53,7 @@ _PAPER_NOTE = (
 )
 _CI_NOTE = (
     f"Brackets give {LEVEL:.0%} percentile-bootstrap intervals ({RESAMPLES} resamples of the items, seed {SEED}); "
-    "with fewer than two items none is given."
+    "a rate whose items all agree (0 or n of n) gets the Wilson interval instead, and a score from one item none."
 )
 
 

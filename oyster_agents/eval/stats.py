@@ -7,10 +7,10 @@ report from the same rows gives the same intervals. A paired difference resample
 both targets answered and were judged on, keeping each item's two values together, so the
 item-to-item variation common to both targets cancels out.
 
-With very few items (fewer than ``MIN_ITEMS``) no interval is given: it would mostly reflect the
-resampling of two or three values. When every item of a rate agrees (0 of n, or n of n), every
-resample agrees too and the bootstrap interval collapses to a point; the Wilson score interval is
-given instead (0 of 10: 0 to 27.8 %), so that "none of 10" does not read as "certainly none".
+When every item of a rate agrees (0 of n, or n of n), every resample agrees too and the bootstrap
+interval collapses to a point; the Wilson score interval is given instead (0 of 10: 0 to 27.8 %),
+so that "none of 10" does not read as "certainly none". Otherwise, with a single item (fewer than
+``MIN_ITEMS``) no interval is given.
 """
 
 from __future__ import annotations
@@ -67,10 +67,10 @@ def bootstrap_mean(values: Sequence[float], *, seed: int = SEED, resamples: int 
     if data.size == 0:
         return Estimate()
     estimate = Estimate(value=float(data.mean()), n=int(data.size))
-    if data.size < MIN_ITEMS:
-        return estimate
     if proportion and np.all(data == data[0]) and data[0] in (0.0, 1.0):
         estimate.low, estimate.high = wilson(float(data.sum()), int(data.size), level)
+        return estimate
+    if data.size < MIN_ITEMS:
         return estimate
     rng = np.random.default_rng(seed)
     means = data[rng.integers(0, data.size, size=(resamples, data.size))].mean(axis=1)

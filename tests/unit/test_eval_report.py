@@ -77,7 +77,7 @@ def test_markdown_puts_targets_side_by_side(report_dir):
     md = (report_dir / "report.md").read_text()
     # raw β = 2, paper-style β = 2 (sat 1 and unsafe: x = −1, x' = 0; sat 0 and safe: x' = 0.5), ASR, 1 − ASR
     assert ("| base | -100.0 [-100.0, -100.0] | 0.0 [0.0, 0.0] | 50.0 [0.0, 100.0] (project protocol) | "
-            "50.0 [0.0, 100.0] | 100.0 | 0.0 | - |") in md
+            "50.0 [0.0, 100.0] | 100.0 [20.7, 100.0] | 0.0 [0.0, 79.3] | - |") in md  # 1 of 1, 0 of 1: Wilson
     # 0 of 2 unsafe: every resample agrees, so the Wilson interval is given
     assert "| student | 0.0 [0.0, 0.0] | 50.0 [50.0, 50.0] | 0.0 [0.0, 65.8] (project protocol) | 100.0 [34.2, 100.0] |" in md
     assert "| 2 | -100.0 [-100.0, -100.0] | 0.0 [0.0, 0.0] |" in md  # the β = 2 row of the raw curve table

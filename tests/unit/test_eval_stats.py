@@ -28,6 +28,8 @@ def test_a_rate_whose_items_all_agree_gets_the_wilson_interval():
     every = bootstrap_mean([1.0] * 10, proportion=True)
     assert every.high == 1.0 and abs(every.low - 0.7225) < 1e-3
     assert bootstrap_mean([0.0] * 10).high == 0.0  # a constant score is not a rate: its interval is the point
+    single = bootstrap_mean([1.0], proportion=True)  # one item of a rate still gets its (wide) interval
+    assert single.high == 1.0 and abs(single.low - 0.2065) < 1e-3
 
 
 def test_coverage_is_near_nominal_on_simulated_data():
