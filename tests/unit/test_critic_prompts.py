@@ -98,6 +98,9 @@ def test_the_critic_nodes_work_on_a_bare_state():
     update = make_safety_critic(RoleRuntime("safety_critic", safety, cfg), load_taxonomy())(state)
     assert update["safety"].verdict.value == "borderline" and len(update["usage"]) == 1
     assert load_taxonomy().rule_for("healthcare")[1].strip().splitlines()[0] in safety.calls[0][-1].content
+    # the rule the run grounded its boundary in wins over the policy file's
+    make_safety_critic(RoleRuntime("safety_critic", safety, cfg), load_taxonomy())({**state, "policy_rule": "Rule-X1."})
+    assert "Policy rule (the answer must respect every point):\nRule-X1." in safety.calls[1][-1].content
     satisfaction = ScriptedChatModel(role="satisfaction_critic", script=[s.rubric([0, 1, 0, 1, 0])])
     update = make_satisfaction_critic(RoleRuntime("satisfaction_critic", satisfaction, cfg))(state)
     assert update["satisfaction"].score == 0.4 and update["fallbacks"] == []
