@@ -105,3 +105,4 @@ def test_the_critic_nodes_work_on_a_bare_state():
     update = make_satisfaction_critic(RoleRuntime("satisfaction_critic", satisfaction, cfg))(state)
     assert update["satisfaction"].score == 0.4 and update["fallbacks"] == []
     assert "Earlier conversation" not in satisfaction.calls[0][-1].content
+    assert "What the answer may not do" not in satisfaction.calls[0][-1].content  # no rule in this state
