@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+import oyster_agents._safe_load as _safe_load
 from oyster_agents.distill.rows import RowOptions, RowStats, preference_rows, sft_rows
 from oyster_agents.distill.traces import TraceProblem, read_traces
 from oyster_agents.errors import ConfigError, InputError
@@ -90,6 +91,8 @@ def export_dataset(
     """
     options = options or DatasetOptions()
     paths = [str(p) for p in paths]
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise InputError(f"{out_dir} exists and is not a folder; choose a dataset folder for --out (it is left as it is)")
     traces, problems = read_traces(paths)
     stats = RowStats()
     build = sft_rows if kind == "sft" else preference_rows
@@ -108,7 +111,10 @@ def export_dataset(
     if options.render_with:
         splits = {name: render_rows(part, kind, options.render_with, options.chat_template) for name, part in splits.items()}
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the dataset folder {out}: {exc.strerror}") from None
     files: dict[str, str] = {}
     for name, filename in SPLIT_FILES.items():
         target = out / filename
@@ -146,15 +152,28 @@ def read_manifest(data_dir: str | Path) -> ExportReport | None:
 
 
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
-    """The rows of one JSON Lines split file."""
+    """The rows of one JSON Lines split file.
+
+    Raises:
+        InputError: a line that is not a JSON object (or not UTF-8, too deep, too long), with its number.
+    """
     rows = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    with handle:
+        for line in _safe_load.iter_lines(handle):
+            if line.data is not None and not line.data.strip():
+                continue
+            try:
+                row = _safe_load.parse_line(line)
+            except _safe_load.ReadError as exc:
+                raise InputError(f"{path}:{line.number}: {exc.message}") from None
+            if not isinstance(row, dict):
+                raise InputError(f"{path}:{line.number}: the row is not a JSON object but a {type(row).__name__}; "
+                                 "write the dataset with `oyster export`")
+            rows.append(row)
     return rows
 
 
