@@ -176,7 +176,14 @@ def load_yaml(text: str, *, max_depth: int = MAX_DEPTH, max_aliases: int = MAX_Y
         ReadError: a limit was passed or a key repeats (``line`` set where known).
         yaml.YAMLError: a syntax error (callers report its mark).
     """
-    loader = _bounded_loader(max_aliases, reject_duplicates)(strip_bom(text))
+    import re
+
+    # A run of flow openers makes PyYAML's scanner read ahead through all of them (each may start a
+    # key), before the composer could stop at the depth limit: refuse such a run from the text.
+    run = re.search(r"[\[{](?:\s*[\[{]){%d}" % max_depth, text)
+    if run:
+        raise ReadError(f"nested deeper than {max_depth} levels", text.count("\n", 0, run.start()) + 1)
+    loader = _bounded_loader(max_depth, max_aliases, reject_duplicates)(strip_bom(text))
     try:
         try:
             node = loader.get_single_node()
@@ -190,11 +197,12 @@ def load_yaml(text: str, *, max_depth: int = MAX_DEPTH, max_aliases: int = MAX_Y
         loader.dispose()
 
 
-def _bounded_loader(max_aliases: int, reject_duplicates: bool) -> type:
+def _bounded_loader(max_depth: int, max_aliases: int, reject_duplicates: bool) -> type:
     import yaml
 
     class BoundedLoader(yaml.SafeLoader):
         aliases = 0
+        depth = 0
 
         def compose_node(self, parent: Any, index: Any) -> Any:
             if self.check_event(yaml.AliasEvent):
@@ -202,7 +210,14 @@ def _bounded_loader(max_aliases: int, reject_duplicates: bool) -> type:
                 if self.aliases > max_aliases:
                     mark = self.peek_event().start_mark
                     raise ReadError(f"more than {max_aliases} YAML aliases", mark.line + 1)
-            return super().compose_node(parent, index)
+            # Stop at the limit, before the parser reads on (and long before Python's recursion limit).
+            self.depth += 1
+            try:
+                if self.depth > max_depth:
+                    raise ReadError(f"nested deeper than {max_depth} levels", self.peek_event().start_mark.line + 1)
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
 
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
             if reject_duplicates and isinstance(node, yaml.MappingNode):

@@ -48,7 +48,7 @@ class RowOptions(BaseModel):
         min_margin: least constructive-score gap between chosen and rejected when both are equally safe.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     reasoning: ReasoningFormat = "think"
     min_safety: float = Field(default=1.0, ge=0.0, le=1.0)

@@ -50,7 +50,10 @@ def read_records(path: Path) -> list[ItemRecord]:
     """
     if not path.is_file():
         return []
-    lines = jsonl_lines(path.read_text(encoding="utf-8"))
+    try:
+        lines = jsonl_lines(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path} is not UTF-8 text (byte {exc.start}); use a fresh --out folder") from None
     records = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():

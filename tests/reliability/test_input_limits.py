@@ -390,3 +390,40 @@ def test_extraction_of_a_deep_or_brace_flooded_reply_fails_cleanly():
             extract_json(reply)
         except ValueError:
             pass
+
+
+def test_a_non_utf8_eval_items_file_is_named(tmp_path):
+    from oyster_agents.eval.runner import read_records
+
+    path = tmp_path / "items.jsonl"
+    path.write_bytes(b"\x80\n")
+    with pytest.raises(InputError, match="not UTF-8"):
+        read_records(path)
+
+
+def _deep_list(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("overrides", [{"loop": _deep_list(1000)}, [1, 2], {1: "a", "b": 2}])
+def test_served_graph_refuses_deep_or_non_object_overrides(overrides):
+    from oyster_agents import server
+
+    with pytest.raises(ConfigError, match="configurable.oyster"):
+        server.make_graph({"configurable": {"oyster": overrides}})
+
+
+def test_a_distill_config_with_alias_bombs_or_infinite_numbers_is_refused(tmp_path):
+    from oyster_agents.distill.config import DistillConfig
+
+    path = tmp_path / "distill.yaml"
+    path.write_text("a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"b{i}: &b{i} [" + ",".join(["*a" if i == 0 else f"*b{i - 1}"] * 9) + "]\n" for i in range(8)))
+    with pytest.raises(ConfigError, match="YAML aliases"):
+        DistillConfig.load(path)
+    path.write_text("learning_rate: .inf\n")
+    with pytest.raises(ConfigError, match="learning_rate"):
+        DistillConfig.load(path)
