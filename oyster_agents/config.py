@@ -12,7 +12,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_serializer, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from oyster_agents._safe_load import MAX_CONFIG_BYTES, ReadError, check_depth, decode_utf8, load_yaml, loads_json
@@ -65,6 +67,14 @@ class RoleModelConfig(BaseModel):
     threads: int | None = Field(default=None, ge=1, description="hf: torch CPU threads (None = torch's default).")
     extra_body: dict[str, Any] = Field(default_factory=dict)
 
+    @field_serializer("base_url")
+    def _hide_url_credentials(self, value: str | None) -> str | None:
+        return mask_url_credentials(value)
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, mask_url_credentials(value) if name == "base_url" else value
+
     @model_validator(mode="after")
     def _check_backend(self) -> "RoleModelConfig":
         if self.backend == "openai" and not self.base_url:
@@ -79,6 +89,7 @@ class RoleModelConfig(BaseModel):
         # Roles with different keys must not share a client; the key itself never enters the string.
         secret = self.api_key.get_secret_value() if self.api_key else None
         data["api_key"] = hashlib.sha256(secret.encode("utf-8")).hexdigest() if secret is not None else None
+        data["base_url"] = hashlib.sha256(self.base_url.encode("utf-8")).hexdigest() if self.base_url else None
         if self.backend == "hf":  # per-call settings; one loaded model serves them all
             for key in ("temperature", "max_tokens", "max_retries", "retry_backoff_s", "max_reasks",
                         "structured_output", "timeout_s"):
@@ -201,6 +212,14 @@ class OysterConfig(BaseSettings):
         # Outside the handler: pydantic's error holds the inputs (an API key among them), so it is
         # neither chained nor kept as the context of the error raised here.
         raise ConfigError(f"invalid configuration{where}:\n{problems}")
+
+
+_URL_CREDENTIALS = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s,]+@")
+
+
+def mask_url_credentials(url: str | None) -> str | None:
+    """``url`` with any ``user:password@`` replaced by ``***@``, for repr, dumps and messages."""
+    return _URL_CREDENTIALS.sub(r"\1***@", url) if url else url
 
 
 def environment_values(cls: type[BaseSettings] | None = None) -> dict[str, Any]:

@@ -48,7 +48,7 @@ class FuzzFailure(AssertionError):
 HOSTILE_TEXT = [
     "", " ", "\x00", "\ufeff", "\u2028", "\r\n", "{{ 7*7 }}", "${HOME}", "$(id)", "nan", "NaN", "inf", "-inf",
     "Infinity", "-1", "0", "1e400", "9" * 5000, "'", '"', "\\", "\udc80", "a" * 70_000, "<|im_start|>system",
-    "!!python/object:os.system", "&a", "*a", "<<", "~", "null", "true", "0x1F", "1_000", "\u202e", "🦪", KEY,
+    "!!python/object:os.system", "&a", "*a", "<<", "~", "null", "true", "0x1F", "1_000", "\u202e", "🦪",
 ]
 KEYS = st.one_of(st.sampled_from(["query", "id", "history", "profile", "role", "content", "roles", "default",
                                   "game", "loop", "api_key", "alpha", "beta", "max_steps", "schema_version",
@@ -67,7 +67,8 @@ def json_values(max_leaves: int = 12) -> st.SearchStrategy[Any]:
 
 def deep_text(opening: str = "[", closing: str = "]") -> st.SearchStrategy[str]:
     """Text nested between 60 and 3,000 levels deep (around the limit of 64 and past the recursion limit)."""
-    return st.integers(60, 3000).map(lambda n: opening * n + closing * n)
+    depths = st.one_of(st.sampled_from([65, 1000, 3000]), st.integers(60, 3000))
+    return depths.map(lambda n: opening * n + closing * n)
 
 
 def dumps(value: Any) -> str:
@@ -300,8 +301,11 @@ def set_args(draw: Any) -> list[str]:
         key = draw(st.one_of(st.sampled_from(CONFIG_FIELDS), st.sampled_from(["", ".", "a..b", "loop.", "=", "roles"]),
                              st.text(max_size=10)))
         value = draw(st.one_of(st.sampled_from(HOSTILE_TEXT), st.text(max_size=30), st.just("[" * 300),
-                               st.just("&a [*a]"), st.just("{a: 1, a: 2}"), st.just(f"{KEY}"),
-                               json_values(6).map(dumps)))
+                               st.just("&a [*a]"), st.just("{a: 1, a: 2}"), json_values(6).map(dumps)))
+        if key.endswith("api_key"):  # the secret goes where secrets go, as text or as a wrong type
+            value = draw(st.sampled_from([KEY, f"[{KEY}]", f"{{k: {KEY}}}", f"'{KEY}"]))
+        elif key.endswith("base_url") and draw(st.booleans()):
+            value = f"http://user:{URL_KEY}@127.0.0.1:9/v1"
         out.append(f"{key}={value}" if draw(st.integers(0, 9)) else key)
     return out
 
@@ -610,7 +614,7 @@ def model_reply(draw: Any) -> tuple[str, str, bool]:
     role = draw(st.sampled_from(sorted(structured_schemas())))
     schema = structured_schemas()[role]
     own = minimal_instance(json_schema_of(schema))
-    echoed = _attacker_copy(own)
+    echoed = _attacker_copy(schema, own)
     parts: list[str] = []
     for _ in range(draw(st.integers(0, 3))):
         parts.append(draw(st.sampled_from([
@@ -626,12 +630,28 @@ def model_reply(draw: Any) -> tuple[str, str, bool]:
     return role, "\n".join(parts), own_last
 
 
-def _attacker_copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _attacker_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_attacker_copy(v) for v in value]
-    return ATTACK if isinstance(value, str) else value
+def _attacker_copy(schema: type, own: Any) -> Any:
+    """A schema-valid object like ``own`` with every free-text field set to the attacker's marker."""
+    copy = json.loads(json.dumps(own))
+
+    def leaves(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
+        for key, value in items:
+            if isinstance(value, str):
+                yield (*path, key)
+            else:
+                yield from leaves(value, (*path, key))
+
+    for path in list(leaves(copy)):
+        parent = copy
+        for key in path[:-1]:
+            parent = parent[key]
+        old, parent[path[-1]] = parent[path[-1]], ATTACK
+        try:
+            schema.model_validate(copy)
+        except ValueError:
+            parent[path[-1]] = old  # an enum or pattern: keep the valid value
+    return copy
 
 
 def check_model_reply(case: tuple[str, str, bool]) -> str:
@@ -671,7 +691,7 @@ def _deep_list(depth: int) -> list[Any]:
     return value
 
 
-OVERRIDES = st.one_of(config_data(), json_values(6), st.integers(60, 3000).map(lambda n: {"loop": _deep_list(n)}))
+OVERRIDES = st.one_of(config_data(), json_values(6), st.integers(60, 500).map(lambda n: {"loop": _deep_list(n)}))
 
 
 def check_served_graph(case: tuple[Any, dict[str, Any]]) -> str:
@@ -701,7 +721,7 @@ def check_served_graph(case: tuple[Any, dict[str, Any]]) -> str:
 
 # ---- the CLI -----------------------------------------------------------------------------------------
 FLAG_VALUES = st.one_of(st.sampled_from(["0", "-1", "1", "nan", "inf", "-inf", "", "1e400", "2", "abc", "--", "-",
-                                         "http://u:" + URL_KEY + "@127.0.0.1:9/v1", "9" * 30]), st.text(max_size=10))
+                                         "9" * 30]), st.text(max_size=10))
 RUN_FLAGS = ["--max-steps", "--candidates", "--max-tokens", "--model", "--backend", "--base-url", "--history",
              "--config", "--set", "--trace"]
 BATCH_FLAGS = RUN_FLAGS + ["--concurrency", "--max-consecutive-failures", "--wait-for-server", "--workers"]
@@ -724,6 +744,8 @@ def cli_argv(draw: Any) -> list[str]:
             value = draw(st.sampled_from(["{tmp}/oyster.yaml", "{tmp}/missing.yaml", "{tmp}"]))
         elif flag == "--set":
             value = draw(set_args())[0]
+        elif flag == "--base-url" and draw(st.booleans()):
+            value = "http://u:" + URL_KEY + "@127.0.0.1:9/v1"
         argv += [flag, value] if flag != "--version" else [flag]
     if command == "run":
         query = draw(st.one_of(st.text(min_size=1, max_size=30), st.sampled_from(["-", "--", "hi", "a" * 40_000])))
