@@ -192,7 +192,12 @@ def load_yaml(text: str, *, max_depth: int = MAX_DEPTH, max_aliases: int = MAX_Y
         if node is None:
             return None
         _check_expansion(node, max_depth, max_expanded)
-        return loader.construct_document(node)
+        try:
+            return loader.construct_document(node)
+        except ReadError:
+            raise
+        except ValueError as exc:  # an integer of more than 4,300 digits, a malformed timestamp
+            raise ReadError(f"a value cannot be read: {str(exc).split(';')[0]}") from None
     finally:
         loader.dispose()
 

@@ -83,6 +83,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.chat_template and not args.render_with:
         raise ConfigError("--chat-template is used for rendering: pass --render-with TOKENIZER_DIR too")
+    if Path(args.out).exists() and not Path(args.out).is_dir():  # before any model is loaded
+        from oyster_agents.errors import InputError
+
+        raise InputError(f"{args.out} exists and is not a folder; choose a dataset folder for --out (it is left as it is)")
     mix = [MixSource.parse(spec) for spec in args.mix]
     try:
         options = DatasetOptions(

@@ -131,7 +131,7 @@ def _records(text: str, source: str, problems: list[TraceProblem]) -> Iterator[t
         try:
             yield number, _safe_load.loads_json(raw)
         except _safe_load.ReadError as exc:
-            problems.append(TraceProblem(source=source, line=number, reason=f"not valid JSON: {exc.message}"))
+            problems.append(TraceProblem(source=source, line=number, reason="not valid JSON: " + exc.message.removeprefix("invalid JSON: ")))
 
 
 def _validate(record: Any, source: str, line: int, problems: list[TraceProblem]) -> LoadedTrace | None:

@@ -752,8 +752,9 @@ def cli_argv(draw: Any) -> list[str]:
     if command == "batch":
         return ["batch", "{tmp}/in.jsonl", "--out", "{tmp}/out.jsonl", "--no-progress", "--no-server-check", *argv]
     if command == "export":
+        # The reasoning comes from the template: a writer model would load real weights.
         return ["export", "sft", "{tmp}/traces.jsonl", "--out", draw(st.sampled_from(["{tmp}/ds", "{tmp}/in.jsonl"])),
-                "--quiet", *argv]
+                "--quiet", "--reasoning-from", "template", *argv]
     return argv or ["--help"]
 
 
@@ -878,3 +879,5 @@ FIXED: list[tuple[str, str, str]] = [
 ]
 FIXED.append(("distill config files", "YAML aliases in a distill config expanded without bound; infinite numbers were accepted",
               _T + "test_a_distill_config_with_alias_bombs_or_infinite_numbers_is_refused"))
+FIXED.append(("--set values", "a YAML integer of 5,000 digits raised ValueError (int conversion limit)",
+              _T + "test_a_yaml_integer_too_long_to_convert_is_a_clean_error"))

@@ -319,7 +319,7 @@ def test_export_onto_an_existing_file_is_refused(tmp_path):
     traces.write_text(json.dumps(make_trace()) + "\n")
     target = tmp_path / "dataset"
     target.write_text("keep me")
-    code, _, err = cli(["export", "sft", str(traces), "--out", str(target), "--quiet"])
+    code, _, err = cli(["export", "sft", str(traces), "--out", str(target), "--quiet", "--reasoning-from", "template"])
     assert code == 2 and "not a folder" in err and "Traceback" not in err
     assert target.read_text() == "keep me"
 
@@ -427,3 +427,12 @@ def test_a_distill_config_with_alias_bombs_or_infinite_numbers_is_refused(tmp_pa
     path.write_text("learning_rate: .inf\n")
     with pytest.raises(ConfigError, match="learning_rate"):
         DistillConfig.load(path)
+
+
+def test_a_yaml_integer_too_long_to_convert_is_a_clean_error(tmp_path, fake_backend):
+    code, _, err = cli(["run", "hi", "--set", "loop.max_steps=" + "9" * 5000, *FAST])
+    assert code == 2 and "--set loop.max_steps" in err and "Traceback" not in err
+    path = tmp_path / "oyster.yaml"
+    path.write_text("loop:\n  max_steps: " + "9" * 5000 + "\n")
+    with pytest.raises(ConfigError, match="cannot be read"):
+        OysterConfig.load(path)
