@@ -70,6 +70,14 @@ def _test_outcome(data: dict[str, Any], test: str) -> str:
     return "failed" if "failed" in found else ("passed" if "passed" in found else found[0])
 
 
+def fixed_defects() -> list[dict[str, str]]:
+    """The defects the fuzzing found and fixed, each with its regression test (``_fuzz.FIXED``)."""
+    sys.path.insert(0, str(ROOT))
+    from tests.reliability._fuzz import FIXED
+
+    return [{"surface": s, "defect": d, "test": t} for s, d, t in FIXED]
+
+
 def fuzz_rows(data: dict[str, Any], ledger: dict[str, Any] | None) -> list[tuple[str, str, str, bool]]:
     """Summary rows for fuzzing: inputs tried, failures open, defects fixed with a passing test."""
     short = _rows(data, "fuzz")
@@ -78,14 +86,15 @@ def fuzz_rows(data: dict[str, Any], ledger: dict[str, Any] | None) -> list[tuple
     if ledger is not None:
         surfaces = ledger["surfaces"]
         found = sum(len(s["failures"]) for s in surfaces.values())
-        fixed = [f for f in ledger["fixed"] if _test_outcome(data, f["test"]) == "passed"]
+        defects = fixed_defects()
+        fixed = [f for f in defects if _test_outcome(data, f["test"]) == "passed"]
         rows += [
             ("Hostile inputs tried by the long fuzzing run",
              f"{sum(s['inputs'] for s in surfaces.values())} over {len(surfaces)} surfaces in {ledger['minutes']} min",
              "—", bool(surfaces)),
             ("Fuzzing failures open (long run)", str(found), "0", found == 0),
-            ("Defects found and fixed, each with a passing regression test", f"{len(fixed)} / {len(ledger['fixed'])}",
-             "all", len(fixed) == len(ledger["fixed"])),
+            ("Defects found and fixed, each with a passing regression test", f"{len(fixed)} / {len(defects)}",
+             "all", len(fixed) == len(defects)),
         ]
     return rows
 
@@ -212,11 +221,10 @@ def _fuzz_section(data: dict[str, Any], ledger: dict[str, Any] | None) -> list[s
     failures = [(name, f["summary"]) for name, s in long_run.items() for f in s["failures"]]
     if failures:
         out += ["", "Open failures:", "", *_table(["Surface", "Failure"], failures)]
-    if ledger is not None and ledger.get("fixed"):
-        out += ["", "### Defects found and fixed", "",
-                *_table(["Surface", "Defect", "Regression test", "Outcome"],
-                        [(f["surface"], f["defect"], "`" + f["test"].split("::")[-1] + "`", _test_outcome(data, f["test"]))
-                         for f in ledger["fixed"]])]
+    out += ["", "### Defects found and fixed", "",
+            *_table(["Surface", "Defect", "Regression test", "Outcome"],
+                    [(f["surface"], f["defect"], "`" + f["test"].split("::")[-1] + "`", _test_outcome(data, f["test"]))
+                     for f in fixed_defects()])]
     return [*out, ""]
 
 

@@ -200,7 +200,10 @@ def _run_target(
 
 def evaluate_item(target: Target, spec: TargetSpec, judge: Judge | MatchOnlyJudge, suite: Suite, item: EvalItem) -> ItemRecord:
     """Answer and judge one item; any failure becomes an error row instead of an exception."""
-    record = ItemRecord(target=spec.label, target_spec=spec.spec, suite=suite, item=item)
+    from oyster_agents.config import mask_url_credentials
+
+    # The --target text may carry a URL with user name and password; the record keeps it masked.
+    record = ItemRecord(target=spec.label, target_spec=mask_url_credentials(spec.spec), suite=suite, item=item)
     t0 = time.perf_counter()
     try:
         reply = target.answer(item)

@@ -881,3 +881,5 @@ FIXED.append(("distill config files", "YAML aliases in a distill config expanded
               _T + "test_a_distill_config_with_alias_bombs_or_infinite_numbers_is_refused"))
 FIXED.append(("--set values", "a YAML integer of 5,000 digits raised ValueError (int conversion limit)",
               _T + "test_a_yaml_integer_too_long_to_convert_is_a_clean_error"))
+FIXED.append(("cli arguments", "an eval --target URL with user name and password was written into items.jsonl",
+              _T + "test_an_eval_target_url_with_credentials_is_masked_in_the_items_file"))

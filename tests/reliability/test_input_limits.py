@@ -436,3 +436,19 @@ def test_a_yaml_integer_too_long_to_convert_is_a_clean_error(tmp_path, fake_back
     path.write_text("loop:\n  max_steps: " + "9" * 5000 + "\n")
     with pytest.raises(ConfigError, match="cannot be read"):
         OysterConfig.load(path)
+
+
+def test_an_eval_target_url_with_credentials_is_masked_in_the_items_file():
+    from oyster_agents.eval.records import EvalItem, Suite
+    from oyster_agents.eval.runner import evaluate_item
+    from oyster_agents.eval.targets import parse_target
+
+    spec = parse_target(f"openai:http://user:{KEY}@127.0.0.1:9/v1:served")
+
+    class Failing:
+        def answer(self, item):
+            raise RuntimeError("no server")
+
+    item = EvalItem(id="i", suite=Suite.CONSTRUCTIVE, query="q", category="c", level="R0")
+    record = evaluate_item(Failing(), spec, None, Suite.CONSTRUCTIVE, item)
+    assert KEY not in record.model_dump_json() and "127.0.0.1:9" in record.target_spec
