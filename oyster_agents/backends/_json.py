@@ -14,9 +14,6 @@ from typing import Any
 from oyster_agents._safe_load import MAX_DEPTH, ReadError, loads_json
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
-# Unbalanced braces in prose make the scanner start again after them; past this many restarts the
-# reply is hopeless and scanning stops, so a reply of braces costs linear time, not quadratic.
-_MAX_RESTARTS = 32
 MAX_REPAIR_CHARS = 200_000
 
 
@@ -95,24 +92,26 @@ def _candidates(text: str) -> list[str]:
 
 
 def _balanced_spans(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` of each top-level balanced ``{...}``, strings inside objects respected."""
+    """``(start, end)`` of each outermost balanced ``{...}``, strings inside braces respected.
+
+    One pass with a stack of open braces: an unbalanced ``{`` in prose stays on the stack and is
+    ignored, so it hides no object that follows it, and a reply of braces costs linear time.
+    """
+    spans, _ = _scan(text)
+    outermost: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if outermost and start < outermost[-1][1]:
+            continue  # inside the previous outermost span
+        outermost.append((start, end))
+    return outermost
+
+
+def _scan(text: str) -> tuple[list[tuple[int, int]], list[int]]:
+    """Every balanced span, and the positions of the braces still open at the end."""
     spans: list[tuple[int, int]] = []
-    position, restarts = 0, 0
-    while position < len(text):
-        open_at = _scan(text, position, spans)
-        if open_at is None or restarts >= _MAX_RESTARTS:
-            break
-        # An unbalanced "{" (prose, or a cut-off object): look again just after it.
-        restarts += 1
-        position = open_at + 1
-    return sorted(set(spans))
-
-
-def _scan(text: str, position: int, spans: list[tuple[int, int]]) -> int | None:
-    """Scan from ``position``, appending closed spans; return where an unclosed object opened, if any."""
-    depth, in_string, escaped, start = 0, False, False, -1
-    for i in range(position, len(text)):
-        ch = text[i]
+    stack: list[int] = []
+    in_string, escaped = False, False
+    for i, ch in enumerate(text):
         if in_string:
             if escaped:
                 escaped = False
@@ -120,17 +119,13 @@ def _scan(text: str, position: int, spans: list[tuple[int, int]]) -> int | None:
                 escaped = True
             elif ch == '"':
                 in_string = False
-        elif ch == '"' and depth > 0:
+        elif ch == '"' and stack:
             in_string = True
         elif ch == "{":
-            if depth == 0:
-                start = i
-            depth += 1
-        elif ch == "}" and depth > 0:
-            depth -= 1
-            if depth == 0:
-                spans.append((start, i + 1))
-    return start if depth > 0 else None
+            stack.append(i)
+        elif ch == "}" and stack:
+            spans.append((stack.pop(), i + 1))
+    return spans, stack
 
 
 def _nesting(text: str) -> int:
@@ -156,12 +151,14 @@ def _nesting(text: str) -> int:
 
 
 def _repair_start(text: str) -> int:
-    """Where the object to repair starts: the last object still open at the end (a cut reply), else
-    the last balanced span, else the first ``{``."""
-    spans: list[tuple[int, int]] = []
-    open_at = _scan(text, 0, spans)
-    if open_at is not None:
-        return open_at
+    """Where the object to repair starts: the first brace still open after the last balanced object
+    (a reply cut at max_tokens), else the last balanced object, else the first ``{``."""
+    spans = _balanced_spans(text)
+    _, still_open = _scan(text)
+    after = spans[-1][1] if spans else 0
+    tail = [position for position in still_open if position >= after]
+    if tail:
+        return tail[0]
     if spans:
         return spans[-1][0]
     return text.find("{")

@@ -193,6 +193,9 @@ def graph_builder(
         if isinstance(history, (list, tuple)):
             history = list(history)[-keep:] if keep else []
         history = validate_history(history, config.loop.max_query_chars)
+        for key in ("id", "profile"):
+            if state.get(key) is not None and not isinstance(state.get(key), str):
+                raise InputError(f"the input's {key!r} must be text, got {type(state.get(key)).__name__}")
         # Reset per-run values so a thread that is reused for a new turn starts clean.
         return {
             "query": query,

@@ -883,3 +883,7 @@ FIXED.append(("--set values", "a YAML integer of 5,000 digits raised ValueError 
               _T + "test_a_yaml_integer_too_long_to_convert_is_a_clean_error"))
 FIXED.append(("cli arguments", "an eval --target URL with user name and password was written into items.jsonl",
               _T + "test_an_eval_target_url_with_credentials_is_masked_in_the_items_file"))
+FIXED.append(("model replies (structured roles)", "the model's own object after 200 unclosed braces was not found",
+              _T + "test_the_models_object_after_a_flood_of_open_braces_is_found"))
+FIXED.append(("served graph (langgraph dev factory)", "a non-text id ran the whole graph, then failed building the trace",
+              _T + "test_served_graph_input_with_a_non_text_id_is_refused_before_any_call"))

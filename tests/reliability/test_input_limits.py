@@ -452,3 +452,18 @@ def test_an_eval_target_url_with_credentials_is_masked_in_the_items_file():
     item = EvalItem(id="i", suite=Suite.CONSTRUCTIVE, query="q", category="c", level="R0")
     record = evaluate_item(Failing(), spec, None, Suite.CONSTRUCTIVE, item)
     assert KEY not in record.model_dump_json() and "127.0.0.1:9" in record.target_spec
+
+
+def test_the_models_object_after_a_flood_of_open_braces_is_found():
+    from oyster_agents.backends._json import extract_json
+
+    own = {"label": "full_compliance", "explanation": "x"}
+    assert extract_json("{" * 200 + "\n" + json.dumps(own))[0] == own
+
+
+def test_served_graph_input_with_a_non_text_id_is_refused_before_any_call():
+    from oyster_agents import build_graph
+
+    graph = build_graph(OysterConfig(loop={"candidates": 1, "max_steps": 1}), models=scripted_models())
+    with pytest.raises(InputError, match="'id' must be text"):
+        graph.invoke({"query": "hi", "id": False})
