@@ -210,7 +210,7 @@ def _fuzz_section(data: dict[str, Any], ledger: dict[str, Any] | None) -> list[s
         "",
         "Hypothesis generates hostile structure for each input surface (`tests/reliability/_fuzz.py`) and checks "
         "that the documented outcome follows: success or the documented error, never a traceback, no planted "
-        "secret in any output, memory under 256 MiB, no earlier output lost.",
+        "secret in any output, no input raising peak memory by more than 256 MiB, no earlier output lost.",
     ]
     if ledger is not None:
         out += ["", f"Long run: `python scripts/fuzz.py --minutes {ledger['minutes']}` on {ledger['generated_at']}, "
