@@ -103,9 +103,10 @@ def test_hostile_query_is_data_and_changes_no_structure(case, plain_run, ledger)
     same_shape = _shape(trace) == _shape(plain_trace)
     same_prompts = _prompts(models) == _prompts(plain_models)  # system prompts identical, message lists alike
     # The query reaches the models only inside the user message, verbatim: nothing in it was run.
-    (assess_call,) = models["risk_assessor"].calls
-    user = [m for m in assess_call if isinstance(m, HumanMessage)]
-    verbatim = len(user) == 1 and cleaned in user[0].content
+    # The assessor makes two calls (classify the category, then adapt its rule); both carry the query.
+    classify_call, adapt_call = models["risk_assessor"].calls
+    users = [[m for m in call if isinstance(m, HumanMessage)] for call in (classify_call, adapt_call)]
+    verbatim = all(len(user) == 1 and cleaned in user[0].content for user in users)
     everything = "\n".join(str(m.content) for model in models.values() for call in model.calls for m in call)
     evaluated = any(sign in everything for sign in EVALUATED)
     ledger.record("bad_input", case, outcome="ran", structure_changed=not (same_nodes and same_shape and same_prompts),
@@ -123,8 +124,9 @@ def test_template_syntax_is_never_evaluated():
         for call in model.calls:
             for message in call:
                 assert "LOOPLOOPLOOP" not in message.content and "<class 'object'>" not in message.content
-    (assess_call,) = models["risk_assessor"].calls
-    assert "{{ 7*7 }}" in assess_call[-1].content and "{% for i in range(3) %}" in assess_call[-1].content
+    classify_call, adapt_call = models["risk_assessor"].calls
+    for call in (classify_call, adapt_call):
+        assert "{{ 7*7 }}" in call[-1].content and "{% for i in range(3) %}" in call[-1].content
 
 
 def test_json_in_the_query_never_becomes_our_own_structured_data():
