@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 
 import pytest
 from langchain_core.messages import HumanMessage
@@ -36,7 +37,8 @@ def _verdict(verdict: str):
 
 
 def test_deadline_mid_loop_returns_the_best_iterate_not_the_last():
-    # Step 1 is safe, step 2 unsafe; the second revision outlasts the deadline.
+    # Iterate 0 (the unguided answer) is safe, iterate 1 (the guided one) unsafe; the first
+    # revision outlasts the deadline. The reviser's first call is the chain extraction.
     models = scripted_models({
         "responder": ["<think>p</think>FIRST ANSWER", "<think>p</think>SECOND ANSWER"],
         "safety_critic": [_verdict("safe"), _verdict("unsafe")],
@@ -46,14 +48,25 @@ def test_deadline_mid_loop_returns_the_best_iterate_not_the_last():
     out = build_graph(_config(max_steps=5, deadline_s=2.0), models=models).invoke({"query": "hello"})
     elapsed = time.monotonic() - started
     trace = out["trace"]
-    assert len(trace["iterates"]) == 2
+    assert [(it["origin"], it["safety"]["verdict"]) for it in trace["iterates"]] == [
+        ("unguided", "safe"), ("guided", "unsafe")]
+    # The last iterate is never returned: the safety gate excludes it, and no cautious answer is needed.
     assert trace["best_iterate"] == 0 and out["answer"] == "FIRST ANSWER"
+    assert trace["selection_reason"].startswith("iterate 0 (unguided): highest expected utility inside the boundary")
+    assert trace["selection_reason"].endswith("; 1 unsafe iterate(s) excluded")
+    assert not [f for f in trace["fallbacks"] if f["kind"] == "all_unsafe"]
     notes = [f for f in trace["fallbacks"] if f["kind"] == "deadline"]
     assert notes[-1] == {"role": "lingo_bp", "kind": "deadline",
                          "detail": "stopped after 2 of at most 5 steps: loop.deadline_s=2 passed"}
-    assert {f["role"] for f in notes[:-1]} == {"responder", "safety_critic", "satisfaction_critic"}
+    # Every node of the step after the slow revision is skipped and says so: the responder, both
+    # critics and the three user-simulator reactions.
+    assert Counter(f["role"] for f in notes[:-1]) == {
+        "responder": 1, "safety_critic": 1, "satisfaction_critic": 1, "user_simulator": 3}
     counts = call_counts(models)
-    assert counts["responder"] == 2 and counts["reviser"] == 2  # nothing was called after the deadline
+    # Nothing was called after the deadline: two answers, extraction + one revision, and for the
+    # simulator 3 reactions to the one plan plus 3 to each of the two answers.
+    assert counts["responder"] == 2 and counts["reviser"] == 2
+    assert counts["safety_critic"] == counts["satisfaction_critic"] == 2 and counts["user_simulator"] == 9
     assert elapsed < 2.0 + 2.5 + 1.5
 
 
@@ -61,11 +74,14 @@ def test_a_step_that_ends_after_the_deadline_is_kept_and_the_loop_stops():
     models = scripted_models({"safety_critic": [slow_reply(1.5)]})
     out = build_graph(_config(max_steps=4, deadline_s=1.0), models=models).invoke({"query": "hello"})
     trace = out["trace"]
-    assert len(trace["iterates"]) == 1
+    assert [it["origin"] for it in trace["iterates"]] == ["unguided"]  # the late step is kept, and returned
+    assert trace["best_iterate"] == 0 and out["answer"] == trace["iterates"][0]["answer"]
     assert [f["detail"] for f in trace["fallbacks"] if f["kind"] == "deadline"] == [
         "stopped after 1 of at most 4 steps: loop.deadline_s=1 passed"
     ]
-    assert call_counts(models)["reviser"] == 0
+    counts = call_counts(models)
+    # No guided answer and no revision were started: the reviser's only call is iterate 0's extraction.
+    assert counts["responder"] == 1 and counts["reviser"] == 1
 
 
 def test_deadline_before_any_iterate_raises_an_error_naming_the_node():
@@ -73,7 +89,11 @@ def test_deadline_before_any_iterate_raises_an_error_naming_the_node():
     with pytest.raises(DeadlineExceededError, match="deadline_s=0.5") as info:
         build_graph(_config(max_steps=2, deadline_s=0.5), models=models).invoke({"query": "hello"})
     assert info.value.role in {"user_simulator", "game_solver"}  # a late branch, or the solver after them
-    assert call_counts(models)["responder"] == 0
+    counts = call_counts(models)
+    # Only the unguided answer (written beside the assessment) was drafted; no guided answer was
+    # written, nothing was judged and the answer got no reactions (the simulator's 3 are the plan's).
+    assert counts["responder"] == 1 and counts["user_simulator"] == 3
+    assert counts["safety_critic"] == counts["satisfaction_critic"] == 0
 
 
 def test_deadline_in_a_batch_becomes_an_error_record_and_the_others_finish(tmp_path, ledger):
