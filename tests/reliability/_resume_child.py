@@ -2,8 +2,9 @@
 
 Usage: ``python -m tests.reliability._resume_child DB CALL_LOG THREAD_ID DURABILITY``
 
-Every model call appends its role to CALL_LOG (fsynced) before answering. The reviser's first call
-kills this process with SIGKILL, as a crash or an OOM kill would. The test then resumes the thread
+Every model call appends its role to CALL_LOG (fsynced) before answering. The reviser's first
+revision (its second call; the first extracts iterate 0's chain) kills this process with SIGKILL,
+as a crash or an OOM kill would, mid Lingo-BP with two iterates checkpointed. The test then resumes the thread
 in its own process, on :func:`graph_for` with the same database and call log.
 """
 
@@ -43,7 +44,8 @@ def graph_for(db: str, log_path: str, *, kill_reviser: bool) -> Any:
     """The graph on the SQLite checkpointer ``db``, with models that log to ``log_path``."""
     scripts = {role.value: [logged(role.value, log_path)] for role in Role}
     if kill_reviser:
-        scripts[Role.REVISER.value] = [logged(Role.REVISER.value, log_path, kill=True)]
+        scripts[Role.REVISER.value] = [logged(Role.REVISER.value, log_path),
+                                       logged(Role.REVISER.value, log_path, kill=True)]
     return build_graph(CONFIG, models=scripted_models(scripts), checkpointer=sqlite_checkpointer(db))
 
 
@@ -51,7 +53,7 @@ def main(db: str, log_path: str, thread_id: str, durability: str) -> int:
     graph = graph_for(db, log_path, kill_reviser=True)
     config = {"configurable": {"thread_id": thread_id}}
     graph.invoke({"query": QUERY}, config, durability=durability)
-    return 0  # not reached: the reviser's call kills the process
+    return 0  # not reached: the reviser's revision kills the process
 
 
 if __name__ == "__main__":

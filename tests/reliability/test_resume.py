@@ -52,7 +52,8 @@ def _repeated(total: Counter[str], clean: Counter[str], failed: Counter[str]) ->
 @pytest.mark.parametrize("saver_kind", ["package serializer", "plain SqliteSaver"])
 def test_failed_reviser_call_resumes_without_repeating_calls(tmp_path, saver_kind, ledger):
     clean, clean_trace = _clean_counts()
-    models = scripted_models({"reviser": [ValueError("model crashed"), schema_reply]})
+    # The reviser's first call extracts iterate 0's chain; its second, the first revision, fails.
+    models = scripted_models({"reviser": [schema_reply, ValueError("model crashed"), schema_reply]})
     config = {"configurable": {"thread_id": "thread-1"}}
     with warnings.catch_warnings():
         # The plain saver restores our pydantic types with a "will be blocked" warning.
@@ -67,7 +68,8 @@ def test_failed_reviser_call_resumes_without_repeating_calls(tmp_path, saver_kin
         assert state.next == ("revise",)
         assert isinstance(state.values["assessment"], RiskAssessment)
         assert all(isinstance(c, ScoredCandidate) for c in state.values["scored"])
-        assert [type(it) for it in state.values["iterates"]] == [Iterate]
+        assert [type(it) for it in state.values["iterates"]] == [Iterate, Iterate]
+        assert [it.origin for it in state.values["iterates"]] == ["unguided", "guided"]
         out = resumed_graph.invoke(None, config)
     total = call_counts(models)
     failed = Counter({"reviser": 1})
@@ -79,6 +81,8 @@ def test_failed_reviser_call_resumes_without_repeating_calls(tmp_path, saver_kin
     trace = out["trace"]
     assert len(trace["iterates"]) == len(clean_trace["iterates"]) == 3
     assert trace["answer"] == clean_trace["answer"]
+    assert (trace["best_iterate"], trace["selection_reason"]) == (clean_trace["best_iterate"],
+                                                                  clean_trace["selection_reason"])
     assert trace["usage"]["total"]["calls"] == clean_trace["usage"]["total"]["calls"]
 
 
@@ -92,6 +96,7 @@ def test_a_failed_parallel_branch_keeps_the_other_branch_result(tmp_path, ledger
         graph.invoke({"query": QUERY}, config)
     first = call_counts(models)
     assert first["satisfaction_critic"] == 2  # its step-2 call finished before the failure surfaced
+    assert first["user_simulator"] == 2 * 3 + 3 + 3  # so did the three reactions to the step-2 answer
     out = graph.invoke(None, config)
     total = call_counts(models)
     failed = Counter({"safety_critic": 1})
@@ -122,7 +127,7 @@ def _kill_and_resume(tmp_path: Path, durability: str) -> tuple[Counter[str], Cou
         [sys.executable, "-m", "tests.reliability._resume_child", str(db), str(log), "thread-k", durability],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
-    assert proc.returncode == -9, proc.stderr[-2000:]  # SIGKILL, inside the reviser's first call
+    assert proc.returncode == -9, proc.stderr[-2000:]  # SIGKILL, inside the reviser's first revision
     first = _log_counts(log)
     assert first.pop("killed:reviser") == 1
     graph = child.graph_for(str(db), str(log), kill_reviser=False)
