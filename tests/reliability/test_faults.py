@@ -21,7 +21,9 @@ from typing import Any
 import pytest
 
 from oyster_agents import OysterConfig
+from oyster_agents.game.selection import select_iterate
 from oyster_agents.runner import run_batch
+from oyster_agents.schemas import Iterate
 from tests._servers import OpenAICompatServer
 from tests.integration._serve import free_port
 from tests.reliability._helpers import NO_CONVERGENCE, read_jsonl, tally
@@ -130,6 +132,10 @@ def test_a_slow_server_and_a_deadline_end_each_query_at_its_best_iterate(tmp_pat
     assert figures == {"started": 3, "completed": 3, "ok": 3, "errors": 0, "lost": 0, "duplicated": 0}
     for trace in records:
         assert 1 <= len(trace["iterates"]) < 10
+        # The iterate returned is the one the selection rule picks among those finished in time.
+        selection = select_iterate([Iterate.model_validate(it) for it in trace["iterates"]])
+        assert (trace["best_iterate"], trace["selection_reason"]) == (selection.index, selection.reason)
+        assert not selection.use_fallback_answer
         assert trace["answer"] == trace["iterates"][trace["best_iterate"]]["answer"]
         assert any(f["role"] == "lingo_bp" and f["kind"] == "deadline" for f in trace["fallbacks"])
         assert trace["usage"]["wall_seconds"] < 3.0 + 2.0
