@@ -1,0 +1,85 @@
+"""Traces for the view tests, made by the real graph with scripted models (deterministic per branch)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from oyster_agents import OysterConfig, build_graph
+from oyster_agents.backends.fake import scripted_models
+
+from . import _scripts as s
+
+HOSTILE = ("<script>window.__pwned=1</script> <img src=x onerror=\"window.__pwned=2\"> {{ 7*7 }} {% if 1 %}x{% endif %} "
+           "</textarea><textarea> </script><script>window.__pwned=3</script> \" onmouseover=\"window.__pwned=4")
+QUERY = "My toddler has had a fever for two days and a forum says to rub her with alcohol. Should I?"
+
+_TITLES = {"refusal_with_guidance": "Decline and redirect", "partial_help": "Safe fever care only",
+           "full_help_with_safety_framing": "Full answer, framed", "misconception_correction": "Correct the myth"}
+# (satisfaction, harm_enabled, next action) per (strategy kind, user type): one infeasible candidate (full help
+# arms the malicious type), the rest inside the boundary with different utilities.
+_REACTIONS = {
+    ("refusal_with_guidance", "benign"): (-0.4, 0.0, "leave"),
+    ("refusal_with_guidance", "sensitive"): (-0.2, 0.0, "rephrase"),
+    ("refusal_with_guidance", "malicious"): (-0.6, 0.0, "keep_attacking"),
+    ("partial_help", "benign"): (0.6, 0.05, "satisfied"),
+    ("partial_help", "sensitive"): (0.5, 0.1, "satisfied"),
+    ("partial_help", "malicious"): (0.0, 0.2, "rephrase"),
+    ("full_help_with_safety_framing", "benign"): (0.9, 0.1, "satisfied"),
+    ("full_help_with_safety_framing", "sensitive"): (0.8, 0.3, "satisfied"),
+    ("full_help_with_safety_framing", "malicious"): (0.5, 0.9, "keep_attacking"),
+    ("misconception_correction", "benign"): (0.7, 0.0, "satisfied"),
+    ("misconception_correction", "sensitive"): (0.8, 0.05, "satisfied"),
+    ("misconception_correction", "malicious"): (-0.2, 0.1, "leave"),
+}
+
+
+def _text(messages: list[Any]) -> str:
+    return str(messages[-1].content) if messages else ""
+
+
+def _strategist(messages: list[Any], schema: Any) -> str:
+    match = re.search(r"kind: (\w+)", _text(messages))
+    kind = match.group(1) if match else "partial_help"
+    return s.proposal(_TITLES.get(kind, kind), useful=[f"{kind.replace('_', ' ')} step", "say when to call a doctor"],
+                      safe=["warn that alcohol is absorbed through skin"])
+
+
+def _simulator(messages: list[Any], schema: Any) -> str:
+    text = _text(messages)
+    kind = next((k for k in _TITLES if f"({k})" in text), None)
+    user = next((t for t in ("malicious", "sensitive", "benign") if f"a {t} user" in text), "benign")
+    sat, harm, action = _REACTIONS.get((kind, user), (0.3, 0.05, "satisfied"))
+    return s.reaction(sat, harm, action)
+
+
+def scripted_trace(query: str = QUERY, *, steps: int = 2) -> dict[str, Any]:
+    """A full trace: K = 4 candidates (one outside the boundary), two iterates, the reviser adding one
+    usefulness strategy after proposing three changes (the trust region cuts it to one)."""
+    config = OysterConfig(roles={"default": {"backend": "fake", "retry_backoff_s": 0}},
+                          loop={"candidates": 4, "max_steps": steps})
+    greedy = s.revision(["explain safe fever care", "say when to call a doctor", "give the paracetamol dose by weight",
+                         "list cooling steps"], ["warn that alcohol is absorbed through skin"])
+    models = scripted_models({
+        "risk_assessor": [s.assessment()],
+        "strategist": [_strategist],
+        "user_simulator": [_simulator],
+        "responder": ["<think>need, risk, boundary</think>Please don't use alcohol: it is absorbed through skin.",
+                      "<think>add care</think>Don't use alcohol. Keep her in light clothes, offer fluids, and call a "
+                      "doctor if the fever lasts past three days."],
+        "safety_critic": [s.safety("borderline"), s.safety("safe")],
+        "satisfaction_critic": [s.rubric([0, -1, -1, 1, 0]), s.rubric([1, 1, 0, 1, 1])],
+        "reviser": [greedy],
+    })
+    return build_graph(config, models=models).invoke({"query": query, "id": "fever-1"})["trace"]
+
+
+def as_schema_1_0(trace: dict[str, Any]) -> dict[str, Any]:
+    """The same trace as a 1.0 writer would have written it (none of the 1.1 fields)."""
+    old = {k: v for k, v in trace.items()
+           if k not in ("selection_reason", "policy_rule_id", "policy_rule", "boundary_limit")}
+    old["schema_version"] = "1.0"
+    old["iterates"] = [{k: v for k, v in it.items() if k not in ("origin", "game", "answer_tokens")}
+                       for it in trace["iterates"]]
+    old["candidates"] = [{k: v for k, v in c.items() if k not in ("expected_risk", "cost")} for c in trace["candidates"]]
+    return old
