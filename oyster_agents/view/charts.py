@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -48,8 +49,11 @@ class Axis:
         return round(self.start + (value - self.lo) / span * (self.end - self.start), 2)
 
     def ticks(self, count: int = 5) -> list[float]:
-        """Evenly spaced tick values, ends included."""
-        return [self.lo + (self.hi - self.lo) * n / (count - 1) for n in range(count)]
+        """Round tick values inside the interval, about ``count`` of them."""
+        span = (self.hi - self.lo) or 1.0
+        step = next((s for s in (0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0) if span / s <= count), span)
+        first = math.ceil(self.lo / step - 1e-9)
+        return [round(n * step, 6) for n in range(first, math.floor(self.hi / step + 1e-9) + 1)]
 
 
 @dataclass(frozen=True)

@@ -262,8 +262,15 @@ def _environment() -> Environment:
                        candidate_colour=charts.candidate_colour)
     env.filters["num"] = _num
     env.filters["clip"] = _clip
-    env.filters["signed"] = lambda v: "-" if v is None else f"{v:+.2f}"
+    env.filters["signed"] = signed
     return env
+
+
+def signed(value: float | None) -> str:
+    """A number with its sign, two decimals ("0.00" for anything that rounds to zero)."""
+    if value is None:
+        return "-"
+    return "0.00" if round(value, 2) == 0 else f"{value:+.2f}"
 
 
 def _num(value: float | None, digits: int = 2) -> str:

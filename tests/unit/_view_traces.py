@@ -53,7 +53,7 @@ def _simulator(messages: list[Any], schema: Any) -> str:
     return s.reaction(sat, harm, action)
 
 
-def scripted_trace(query: str = QUERY, *, steps: int = 2) -> dict[str, Any]:
+def scripted_trace(query: str = QUERY, *, steps: int = 2, trace_id: str = "fever-1", **assessment: Any) -> dict[str, Any]:
     """A full trace: K = 4 candidates (one outside the boundary), two iterates, the reviser adding one
     usefulness strategy after proposing three changes (the trust region cuts it to one)."""
     config = OysterConfig(roles={"default": {"backend": "fake", "retry_backoff_s": 0}},
@@ -61,7 +61,7 @@ def scripted_trace(query: str = QUERY, *, steps: int = 2) -> dict[str, Any]:
     greedy = s.revision(["explain safe fever care", "say when to call a doctor", "give the paracetamol dose by weight",
                          "list cooling steps"], ["warn that alcohol is absorbed through skin"])
     models = scripted_models({
-        "risk_assessor": [s.assessment()],
+        "risk_assessor": [s.assessment(**assessment)],
         "strategist": [_strategist],
         "user_simulator": [_simulator],
         "responder": ["<think>need, risk, boundary</think>Please don't use alcohol: it is absorbed through skin.",
@@ -71,7 +71,7 @@ def scripted_trace(query: str = QUERY, *, steps: int = 2) -> dict[str, Any]:
         "satisfaction_critic": [s.rubric([0, -1, -1, 1, 0]), s.rubric([1, 1, 0, 1, 1])],
         "reviser": [greedy],
     })
-    return build_graph(config, models=models).invoke({"query": query, "id": "fever-1"})["trace"]
+    return build_graph(config, models=models).invoke({"query": query, "id": trace_id})["trace"]
 
 
 def as_schema_1_0(trace: dict[str, Any]) -> dict[str, Any]:

@@ -193,6 +193,15 @@ def _digest(text: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
 
 
+def test_signed_numbers_and_round_ticks():
+    from oyster_agents.view.charts import Axis
+    from oyster_agents.view.site import signed
+
+    assert [signed(v) for v in (0.456, -0.004, -1.2, None)] == ["+0.46", "0.00", "-1.20", "-"]
+    assert Axis(-1.2, 1.0, 0, 100).ticks(5) == [-1.0, -0.5, 0.0, 0.5, 1.0]
+    assert Axis(0.0, 1.0, 0, 100).ticks(6) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+
+
 def test_list_summary_uses_the_returned_iterate(trace):
     from oyster_agents.view.load import Entry
 
