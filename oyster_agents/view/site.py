@@ -28,6 +28,8 @@ from oyster_agents.view.load import Entry
 INDEX = "index.html"
 _TRACE_ID = re.compile(r"^[0-9a-fA-F]{16,64}$")
 _SCRIPT_FREE = "default-src 'none'; img-src 'self' data:; base-uri 'none'; form-action 'none'"
+KIND_NAMES = {"refusal_with_guidance": "refusal + guidance", "partial_help": "partial help",
+              "full_help_with_safety_framing": "full help, framed", "misconception_correction": "correction"}
 HEADLINE_BETA = 2.0  # the β an eval row's score is shown at when the row has no trace
 
 
@@ -259,7 +261,7 @@ def _environment() -> Environment:
     env = Environment(loader=PackageLoader("oyster_agents.view", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(heat_colour=charts.heat_colour, ink_for=charts.ink_for,
-                       candidate_colour=charts.candidate_colour)
+                       candidate_colour=charts.candidate_colour, kind_names=KIND_NAMES)
     env.filters["num"] = _num
     env.filters["clip"] = _clip
     env.filters["signed"] = signed
