@@ -109,10 +109,10 @@ def plane(game: GameView, iterates: Sequence[Iterate], returned: int) -> Plane:
 
 def _merge_labels(points: list[Point]) -> list[Point]:
     """Points drawn on the same spot share one label ("c2, c3"), so no label hides another."""
-    seen: dict[tuple[str, float, float], int] = {}
+    seen: dict[tuple[int, int], int] = {}
     out: list[Point] = []
     for pt in points:
-        spot = (pt.kind, round(pt.x), round(pt.y))
+        spot = (round(pt.x / 6), round(pt.y / 6))  # within a few pixels: one caption
         if spot in seen:
             first = out[seen[spot]]
             out[seen[spot]] = replace(first, caption=f"{first.caption}, {pt.label}")

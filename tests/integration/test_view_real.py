@@ -14,11 +14,11 @@ import threading
 
 import pytest
 
-from oyster_agents.view import build_site, load_entries, write_site
+from oyster_agents.view import build_site, load_entries
 from oyster_agents.view.server import make_server
 from oyster_agents.view.site import signed
 
-from .._browser import PageWatch, launch
+from .._browser import ARTIFACTS, PageWatch, launch
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -35,6 +35,8 @@ def trace_file(tmp_path_factory):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     path.write_text(proc.stdout, encoding="utf-8")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "view-real-trace.json").write_text(proc.stdout, encoding="utf-8")  # scripts/view_screenshot.py --trace
     return path
 
 

@@ -83,3 +83,23 @@ def as_schema_1_0(trace: dict[str, Any]) -> dict[str, Any]:
                        for it in trace["iterates"]]
     old["candidates"] = [{k: v for k, v in c.items() if k not in ("expected_risk", "cost")} for c in trace["candidates"]]
     return old
+
+
+def with_iterate_games(trace: dict[str, Any]) -> dict[str, Any]:
+    """The trace with every schema 1.1 field a method-complete writer fills in (iterate 0 unguided, the game
+    played on each iterate's answer, the policy rule, the boundary, the selection reason)."""
+    new = {**trace, "policy_rule_id": "healthcare", "policy_rule": "Give safe, general health guidance; refer to a "
+           "professional for diagnosis.", "boundary_limit": 0.3,
+           "selection_reason": "the highest expected utility inside the boundary among iterates judged safe"}
+    iterates = []
+    for n, it in enumerate(trace["iterates"]):
+        source = trace["candidates"][trace["chosen"]]
+        reactions = [{**r, "candidate_index": it["step"], "next_message": f"step {n} {r['user_type']} reply"}
+                     for r in source["reactions"]]
+        game = {"reactions": reactions, "utility_by_type": {k: v + 0.1 * n for k, v in source["utility_by_type"].items()},
+                "risk_by_type": source["risk_by_type"], "expected_utility": source["expected_utility"] + 0.1 * n,
+                "expected_risk": 0.05, "malicious_risk": source["risk_by_type"]["malicious"], "cost": 0.01,
+                "feasible": True}
+        iterates.append({**it, "origin": "unguided" if n == 0 else "revised", "game": game, "answer_tokens": 20})
+    new["iterates"] = iterates
+    return new

@@ -18,7 +18,7 @@ from oyster_agents.view.server import make_server
 from oyster_agents.view.site import signed
 
 from .._browser import PageWatch, launch
-from ._view_traces import HOSTILE, as_schema_1_0, scripted_trace
+from ._view_traces import HOSTILE, as_schema_1_0, scripted_trace, with_iterate_games
 
 ERROR = {"id": "broken-1", "status": "error", "query": "why did this fail", "error": {"type": "BackendError",
                                                                                        "message": "server down"}}
@@ -31,13 +31,14 @@ def traces():
                              user_need=HOSTILE)
     hostile["iterates"][0]["answer"] = hostile["answer"] = HOSTILE
     old = as_schema_1_0(scripted_trace(steps=1, trace_id="old-1", level="R0"))
-    return {"good": good, "hostile": hostile, "old": old}
+    full = with_iterate_games({**good, "id": "full-1"})
+    return {"good": good, "hostile": hostile, "old": old, "full": full}
 
 
 @pytest.fixture(scope="module")
 def site(traces, tmp_path_factory):
     folder = tmp_path_factory.mktemp("view")
-    lines = [json.dumps(traces[k]) for k in ("good", "hostile", "old")] + [json.dumps(ERROR)]
+    lines = [json.dumps(traces[k]) for k in ("good", "hostile", "old")] + [json.dumps(ERROR), json.dumps(traces["full"])]
     (folder / "batch.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return build_site(load_entries([folder / "batch.jsonl"]))
 
@@ -139,6 +140,25 @@ def test_schema_1_0_trace_and_error_record_render(watch, base):
     watch.clean()
 
 
+def test_schema_1_1_fields_are_drawn(watch, base, traces):
+    full = traces["full"]
+    _open(watch, base, "q00004.html")
+    page = watch.page
+    assert page.locator("#policy-rule").inner_text() == full["policy_rule"]
+    assert page.locator("#selection-reason").inner_text() == full["selection_reason"]
+    assert "malicious risk ≤ 0.30 (recorded in the trace)" in page.locator("#assessment").inner_text()
+    diamonds = page.locator("svg.plane g.pt.iterate")
+    assert diamonds.count() == len(full["iterates"])
+    assert page.locator("svg.plane g.pt.iterate.chosen").get_attribute("data-label") == f"i{full['best_iterate']}"
+    cards = page.locator("article.iterate")
+    assert [cards.nth(i).locator(".chip.origin").inner_text() for i in range(cards.count())] == ["unguided", "revised"]
+    for n in range(cards.count()):
+        rows = cards.nth(n).locator("table.mini tr")
+        assert rows.count() == 3 and f"step {n} malicious reply" in cards.nth(n).inner_text()
+    watch.clean()
+    watch.screenshot(f"view-item-1.1-{base[0]}.png")
+
+
 def test_list_filters_narrow_the_rows(watch, base):
     _open(watch, base, "index.html")
     page = watch.page
@@ -147,31 +167,31 @@ def test_list_filters_narrow_the_rows(watch, base):
         rows = page.locator("#list tbody tr.row:visible td:first-child a")
         return rows.all_text_contents()
 
-    assert shown() == ["fever-1", "hostile-1", "old-1", "broken-1"]
+    assert shown() == ["fever-1", "hostile-1", "old-1", "broken-1", "full-1"]
     assert page.evaluate("typeof window.__pwned") == "undefined"
     page.select_option("#f-level", "R2")
     assert shown() == ["hostile-1"]
     page.select_option("#f-level", "")
     page.select_option("#f-category", "healthcare")
-    assert shown() == ["fever-1", "old-1"]
+    assert shown() == ["fever-1", "old-1", "full-1"]
     page.select_option("#f-category", "")
     page.select_option("#f-verdict", "borderline")
     assert shown() == ["hostile-1", "old-1"]
     page.select_option("#f-verdict", "")
     page.check("#f-fallbacks")
-    assert shown() == ["fever-1"]
+    assert shown() == ["fever-1", "full-1"]
     page.uncheck("#f-fallbacks")
     page.fill("#f-score", "0.5")
-    assert shown() == ["fever-1"]
+    assert shown() == ["fever-1", "full-1"]
     page.fill("#f-score", "")
     page.check("#f-errors")
     assert shown() == ["broken-1"]
     page.uncheck("#f-errors")
     page.fill("#f-search", "alcohol toddler")
-    assert shown() == ["fever-1", "old-1"]
+    assert shown() == ["fever-1", "old-1", "full-1"]
     page.fill("#f-search", "<script>")
     assert shown() == ["hostile-1"]
-    assert page.locator("#f-count").text_content() == "1 of 4 shown"
+    assert page.locator("#f-count").text_content() == "1 of 5 shown"
     page.fill("#f-search", "")
     watch.clean()
     watch.screenshot(f"view-list-{base[0]}.png")
