@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("nothing to show: the inputs hold no traces")
     site = build_site(entries, SiteOptions(title=args.title, trace_url=args.trace_url))
     errors = sum(1 for e in entries if e.error)
-    note = f"{len(entries)} queries" + (f" ({errors} with errors)" if errors else "")
+    note = f"{len(entries)} quer{'y' if len(entries) == 1 else 'ies'}" + (f" ({errors} with errors)" if errors else "")
     if args.out:
         index = write_site(site, args.out)
         print(f"oyster view: {note} written to {index}", file=sys.stderr)

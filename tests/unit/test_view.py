@@ -249,7 +249,7 @@ def test_cli_writes_a_static_site(trace, tmp_path, capsys):
     (tmp_path / "t.json").write_text(json.dumps(trace), encoding="utf-8")
     assert main(["view", str(tmp_path / "t.json"), "--out", str(tmp_path / "site")]) == 0
     assert sorted(p.name for p in (tmp_path / "site").iterdir()) == ["index.html", "q00000.html"]
-    assert "1 queries written" in capsys.readouterr().err
+    assert "1 query written" in capsys.readouterr().err
     assert main(["view", str(tmp_path / "missing.json"), "--out", str(tmp_path / "x")]) == 2
 
 
