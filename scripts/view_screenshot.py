@@ -1,6 +1,7 @@
 """Regenerate docs/view.png: ``oyster view`` on the README's quick-start trace, photographed by headless Chromium.
 
     python scripts/view_screenshot.py                  # runs the quick start on the default model first
+    python scripts/view_screenshot.py --candidates 2 --max-steps 1 --max-tokens 48   # flags go to `oyster run`
     python scripts/view_screenshot.py --trace t.json   # or photographs an existing trace
 
 Needs Chromium (apt-get install -y chromium, or --chromium PATH) and Playwright (the dev extra).
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "view.png")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--width", type=int, default=1280)
-    args = parser.parse_args(argv)
+    args, run_flags = parser.parse_known_args(argv)
 
     from playwright.sync_api import sync_playwright
 
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         trace = args.trace
         if trace is None:
             trace = Path(tmp) / "trace.json"
-            run = subprocess.run([sys.executable, "-m", "oyster_agents.cli", "run", QUICKSTART, "--json"],
+            run = subprocess.run([sys.executable, "-m", "oyster_agents.cli", "run", QUICKSTART, "--json", *run_flags],
                                  capture_output=True, text=True, check=False)
             if run.returncode != 0:
                 print(run.stderr[-2000:], file=sys.stderr)

@@ -1,7 +1,7 @@
 """``oyster view`` on a trace from the real default model (SmolLM2-135M on CPU), in a real headless Chromium.
 
-One cheap run (2 candidates, 1 Lingo-BP step, short replies) through the CLI, the way a user would make
-the quick-start trace; then the page is checked against the trace's own numbers. Structure only: a 135M
+One cheap run of the quick-start query (2 candidates, 1 Lingo-BP step, short replies); then the pages,
+served and written by the CLI, are checked against the trace's own numbers. Structure only: a 135M
 model's choices carry no signal.
 """
 
@@ -14,6 +14,8 @@ import threading
 
 import pytest
 
+from oyster_agents import OysterConfig, build_graph
+from oyster_agents.graphs.constructive import recursion_limit
 from oyster_agents.view import build_site, load_entries
 from oyster_agents.view.server import make_server
 from oyster_agents.view.site import signed
@@ -26,17 +28,15 @@ QUERY = "My toddler has had a fever for two days and a forum says to rub her wit
 
 
 @pytest.fixture(scope="module")
-def trace_file(tmp_path_factory):
+def trace_file(smollm_dir, tmp_path_factory):
+    config = OysterConfig(roles={"default": {"backend": "hf", "model": str(smollm_dir), "max_tokens": 48}},
+                          loop={"candidates": 2, "max_steps": 1})
+    out = build_graph(config).invoke({"query": QUERY}, config={"recursion_limit": recursion_limit(config)})
+    text = json.dumps(out["trace"], indent=2, ensure_ascii=False)
     path = tmp_path_factory.mktemp("real") / "trace.json"
-    proc = subprocess.run(
-        [sys.executable, "-m", "oyster_agents.cli", "run", QUERY, "--json", "--max-steps", "1", "--candidates", "2",
-         "--max-tokens", "48"],
-        capture_output=True, text=True, timeout=900,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    path.write_text(proc.stdout, encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "view-real-trace.json").write_text(proc.stdout, encoding="utf-8")  # scripts/view_screenshot.py --trace
+    (ARTIFACTS / "view-real-trace.json").write_text(text, encoding="utf-8")  # scripts/view_screenshot.py --trace
     return path
 
 
