@@ -32,9 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
-        trace = args.trace
-        if trace is None:
-            trace = Path(tmp) / "trace.json"
+        trace = Path(tmp) / "trace.json"  # the name the README's commands use, shown as the page title
+        if args.trace is not None:
+            trace.write_bytes(args.trace.read_bytes())
+        else:
             run = subprocess.run([sys.executable, "-m", "oyster_agents.cli", "run", QUICKSTART, "--json", *run_flags],
                                  capture_output=True, text=True, check=False)
             if run.returncode != 0:

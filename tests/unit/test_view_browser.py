@@ -30,6 +30,12 @@ def traces():
     hostile = scripted_trace(HOSTILE, steps=1, trace_id="hostile-1", level="R2", category="cybersecurity",
                              user_need=HOSTILE)
     hostile["iterates"][0]["answer"] = hostile["answer"] = HOSTILE
+    # attacker text reaches every other place a trace carries model-written text
+    hostile["candidates"][0]["candidate"]["title"] = HOSTILE
+    hostile["candidates"][0]["reactions"][0]["next_message"] = HOSTILE
+    hostile["iterates"][0]["chain"]["usefulness_strategies"].append(HOSTILE)
+    hostile["iterates"][0]["safety"]["explanation"] = HOSTILE
+    hostile["fallbacks"].append({"role": "reviser", "kind": "trust_region", "detail": HOSTILE})
     old = as_schema_1_0(scripted_trace(steps=1, trace_id="old-1", level="R0"))
     full = with_iterate_games({**good, "id": "full-1"})
     return {"good": good, "hostile": hostile, "old": old, "full": full}
@@ -123,6 +129,11 @@ def test_hostile_trace_renders_as_text_and_runs_nothing(watch, base):
     assert HOSTILE in page.locator("#final .answer").text_content()
     page.locator("#query-text").hover()
     assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.locator("svg.heatmap text.row-head").first.text_content().startswith("c0 · <script>")
+    assert HOSTILE in page.locator("#fallbacks").inner_text()
+    assert HOSTILE in page.locator("article.iterate").first.inner_text()
+    page.locator("#game details summary").click()  # the reactions table, with the hostile next message
+    assert HOSTILE in page.locator("#game details table").inner_text()
     assert page.locator("img").count() == 0 and page.locator("textarea").count() == 0
     assert page.locator("script").count() == 0
     watch.clean()
@@ -179,7 +190,7 @@ def test_list_filters_narrow_the_rows(watch, base):
     assert shown() == ["hostile-1", "old-1"]
     page.select_option("#f-verdict", "")
     page.check("#f-fallbacks")
-    assert shown() == ["fever-1", "full-1"]
+    assert shown() == ["fever-1", "hostile-1", "full-1"]
     page.uncheck("#f-fallbacks")
     page.fill("#f-score", "0.5")
     assert shown() == ["fever-1", "full-1"]
