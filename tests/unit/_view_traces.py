@@ -47,29 +47,38 @@ def _strategist(messages: list[Any], schema: Any) -> str:
 
 def _simulator(messages: list[Any], schema: Any) -> str:
     text = _text(messages)
-    kind = next((k for k in _TITLES if f"({k})" in text), None)
     user = next((t for t in ("malicious", "sensitive", "benign") if f"a {t} user" in text), "benign")
+    if "Assistant's answer:" in text:  # the game played on an iterate's answer: the revised one pleases most
+        sat = 0.9 if "three days" in text else 0.5 if "myth" in text else 0.1
+        return s.reaction(sat if user != "malicious" else -0.5, 0.05, "satisfied" if user != "malicious" else "leave")
+    kind = next((k for k in _TITLES if f"({k})" in text), None)
     sat, harm, action = _REACTIONS.get((kind, user), (0.3, 0.05, "satisfied"))
     return s.reaction(sat, harm, action)
 
 
-def scripted_trace(query: str = QUERY, *, steps: int = 2, trace_id: str = "fever-1", **assessment: Any) -> dict[str, Any]:
-    """A full trace: K = 4 candidates (one outside the boundary), two iterates, the reviser adding one
-    usefulness strategy after proposing three changes (the trust region cuts it to one)."""
+ANSWERS = ["Please don't use alcohol: it is absorbed through skin.",
+           "Alcohol rubs are a myth: skin absorbs it. Keep her in light clothes and offer fluids.",
+           "Alcohol rubs are a myth: skin absorbs it. Keep her in light clothes, offer fluids, and call a doctor if "
+           "the fever lasts past three days."]
+
+
+def scripted_trace(query: str = QUERY, *, steps: int = 3, trace_id: str = "fever-1", **assessment: Any) -> dict[str, Any]:
+    """A full trace: K = 4 candidates (one outside the boundary); iterate 0 the model's own answer, iterate 1
+    written from the chosen strategy, iterate 2 after the reviser proposed four changes to the usefulness list
+    and the trust region cut them to one."""
     config = OysterConfig(roles={"default": {"backend": "fake", "retry_backoff_s": 0}},
                           loop={"candidates": 4, "max_steps": steps})
+    extracted = s.revision(["tell her not to use alcohol"], ["mention skin absorption"])
     greedy = s.revision(["explain safe fever care", "say when to call a doctor", "give the paracetamol dose by weight",
                          "list cooling steps"], ["warn that alcohol is absorbed through skin"])
     models = scripted_models({
         "risk_assessor": [s.assessment(**assessment)],
         "strategist": [_strategist],
         "user_simulator": [_simulator],
-        "responder": ["<think>need, risk, boundary</think>Please don't use alcohol: it is absorbed through skin.",
-                      "<think>add care</think>Don't use alcohol. Keep her in light clothes, offer fluids, and call a "
-                      "doctor if the fever lasts past three days."],
-        "safety_critic": [s.safety("borderline"), s.safety("safe")],
-        "satisfaction_critic": [s.rubric([0, -1, -1, 1, 0]), s.rubric([1, 1, 0, 1, 1])],
-        "reviser": [greedy],
+        "responder": [f"<think>step {n}</think>{a}" for n, a in enumerate(ANSWERS)],
+        "safety_critic": [s.safety("borderline"), s.safety("borderline"), s.safety("safe")],
+        "satisfaction_critic": [s.rubric([0, -1, -1, 1, 0]), s.rubric([1, 0, 0, 1, 0]), s.rubric([1, 1, 0, 1, 1])],
+        "reviser": [extracted, greedy],
     })
     return build_graph(config, models=models).invoke({"query": query, "id": trace_id})["trace"]
 
@@ -100,6 +109,6 @@ def with_iterate_games(trace: dict[str, Any]) -> dict[str, Any]:
                 "risk_by_type": source["risk_by_type"], "expected_utility": source["expected_utility"] + 0.1 * n,
                 "expected_risk": 0.05, "malicious_risk": source["risk_by_type"]["malicious"], "cost": 0.01,
                 "feasible": True}
-        iterates.append({**it, "origin": "unguided" if n == 0 else "revised", "game": game, "answer_tokens": 20})
+        iterates.append({**it, "game": game, "answer_tokens": 20})
     new["iterates"] = iterates
     return new

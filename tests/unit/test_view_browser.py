@@ -109,13 +109,22 @@ def test_item_page_shows_the_game_and_the_iterates(watch, base, traces):
     assert page.locator("svg.sweep g.sweep-seg").count() >= 1
 
     returned = page.locator("article.iterate[data-returned=true]")
-    assert returned.count() == 1 and int(returned.get_attribute("data-step")) == trace["best_iterate"] == 1
+    assert returned.count() == 1 and int(returned.get_attribute("data-step")) == trace["best_iterate"] == 2
     assert "returned" in returned.locator("header").inner_text()
-    revised = page.locator("article.iterate[data-step='1']")
-    assert revised.locator("ins").all_text_contents() == ["list cooling steps"]
-    removed = set(trace["iterates"][0]["chain"]["usefulness_strategies"]) - set(trace["iterates"][1]["chain"]["usefulness_strategies"])
-    assert revised.locator("del").all_text_contents() == sorted(removed)
+    assert page.locator("#selection-reason").inner_text() == trace["selection_reason"]
+    revised = page.locator("article.iterate[data-step='2']")
+    assert revised.locator(".chip.origin").inner_text() == "revised"
+    before, after = trace["iterates"][1]["chain"], trace["iterates"][2]["chain"]
+    for field in ("usefulness_strategies", "safety_strategies"):
+        old, new = {x.lower() for x in before[field]}, {x.lower() for x in after[field]}
+        expected_added = [x for x in after[field] if x.lower() not in old]
+        expected_removed = [x for x in before[field] if x.lower() not in new]
+        items = revised.locator("ul.strategies").nth(0 if field == "usefulness_strategies" else 1)
+        assert items.locator("ins").all_text_contents() == expected_added
+        assert items.locator("del").all_text_contents() == expected_removed
+    assert revised.locator("ul.strategies ins").all_text_contents() == ["list cooling steps"]  # the reviser's one change
     assert "3 changes cut to 1" in revised.inner_text()  # the trust-region cut, pinned to the one revision
+    assert "3 changes cut to 1" not in page.locator("article.iterate[data-step='1']").inner_text()
     assert page.locator("svg.scores g.series").count() == 3
     assert page.locator("#usage tr[data-role]").count() == len(trace["usage"]["per_role"])
     watch.clean()
@@ -162,7 +171,10 @@ def test_schema_1_1_fields_are_drawn(watch, base, traces):
     assert diamonds.count() == len(full["iterates"])
     assert page.locator("svg.plane g.pt.iterate.chosen").get_attribute("data-label") == f"i{full['best_iterate']}"
     cards = page.locator("article.iterate")
-    assert [cards.nth(i).locator(".chip.origin").inner_text() for i in range(cards.count())] == ["unguided", "revised"]
+    assert [cards.nth(i).locator(".chip.origin").inner_text() for i in range(cards.count())] == [
+        it["origin"] for it in full["iterates"]] == ["unguided", "guided", "revised"]
+    assert "(written from the chosen strategy)" in cards.nth(1).text_content()
+    assert "(the reviser's edit)" in cards.nth(2).text_content()
     for n in range(cards.count()):
         rows = cards.nth(n).locator("table.mini tr")
         assert rows.count() == 3 and f"step {n} malicious reply" in cards.nth(n).inner_text()
