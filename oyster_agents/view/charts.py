@@ -108,18 +108,15 @@ def plane(game: GameView, iterates: Sequence[Iterate], returned: int) -> Plane:
 
 
 def _merge_labels(points: list[Point]) -> list[Point]:
-    """Points drawn on the same spot share one label ("c2, c3"), so no label hides another."""
-    seen: dict[tuple[int, int], int] = {}
+    """Points drawn within a few pixels of each other share one caption ("c1, i0"), so no label hides another."""
     out: list[Point] = []
     for pt in points:
-        spot = (round(pt.x / 6), round(pt.y / 6))  # within a few pixels: one caption
-        if spot in seen:
-            first = out[seen[spot]]
-            out[seen[spot]] = replace(first, caption=f"{first.caption}, {pt.label}")
-            out.append(pt)
-        else:
-            seen[spot] = len(out)
+        near = next((n for n, q in enumerate(out) if q.caption and abs(q.x - pt.x) < 10 and abs(q.y - pt.y) < 10), None)
+        if near is None:
             out.append(replace(pt, caption=pt.label))
+        else:
+            out[near] = replace(out[near], caption=f"{out[near].caption}, {pt.label}")
+            out.append(pt)
     return out
 
 
