@@ -62,6 +62,9 @@ class RoleModelConfig(BaseModel):
     device: str = "cpu"
     dtype: str = "float32"
     threads: int | None = Field(default=None, ge=1, description="hf: torch CPU threads (None = torch's default).")
+    prefix_cache_mb: float = Field(
+        default=256.0, ge=0.0, description="hf: memory for cached system-prompt keys/values (0 = off)."
+    )
     extra_body: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -79,6 +82,29 @@ class RoleModelConfig(BaseModel):
                         "structured_output", "timeout_s"):
                 data.pop(key, None)
         return json.dumps(data, sort_keys=True)
+
+
+# Each role's max_tokens unless its config sets one: sized from the p99 of valid outputs in traces of
+# the embedded model, with headroom (docs/performance.md); the answer writer keeps the largest budget.
+ROLE_MAX_TOKENS: dict[str, int] = {
+    "risk_assessor": 256,
+    "strategist": 224,
+    "user_simulator": 96,
+    "responder": 384,
+    "safety_critic": 160,
+    "satisfaction_critic": 96,
+    "reviser": 288,
+}
+
+# Named settings presets (``--profile``), applied under the config file, env vars and flags.
+PROFILES: dict[str, dict[str, Any]] = {
+    # The embedded model on a 2-core CPU: the method's full shape (3 strategies, one revision step,
+    # every role) at a size that answers in about a minute and a half (docs/performance.md).
+    "cpu-quick": {
+        "loop": {"candidates": 3, "max_steps": 2},
+        "roles": {"default": {"threads": 1}},
+    },
+}
 
 
 class GameConfig(BaseModel):
@@ -148,6 +174,7 @@ class OysterConfig(BaseSettings):
     loop: LoopConfig = Field(default_factory=LoopConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     policy_path: Path | None = Field(default=None, description="Your own taxonomy/guideline YAML or JSON.")
+    profile: str | None = Field(default=None, description=f"A settings preset: one of {sorted(PROFILES)}.")
 
     @model_validator(mode="after")
     def _check_roles(self) -> "OysterConfig":
@@ -155,6 +182,8 @@ class OysterConfig(BaseSettings):
         unknown = set(self.roles) - known
         if unknown:
             raise ValueError(f"unknown roles {sorted(unknown)}; use one of {sorted(known)}")
+        if self.profile is not None and self.profile not in PROFILES:
+            raise ValueError(f"unknown profile {self.profile!r}; use one of {sorted(PROFILES)}")
         if "default" not in self.roles:
             missing = [r.value for r in Role if r.value not in self.roles]
             if missing:
@@ -164,7 +193,10 @@ class OysterConfig(BaseSettings):
     def role(self, role: Role | str) -> RoleModelConfig:
         """The model config of one role (its own entry, else ``default``)."""
         key = role.value if isinstance(role, Role) else role
-        return self.roles.get(key) or self.roles["default"]
+        cfg = self.roles.get(key) or self.roles["default"]
+        if "max_tokens" not in cfg.model_fields_set and key in ROLE_MAX_TOKENS:
+            cfg = cfg.model_copy(update={"max_tokens": ROLE_MAX_TOKENS[key]})  # the role's own budget
+        return cfg
 
     @classmethod
     def load(cls, path: str | Path | None = None, *, overrides: dict[str, Any] | None = None) -> "OysterConfig":
@@ -178,6 +210,9 @@ class OysterConfig(BaseSettings):
             # Init kwargs outrank env vars in pydantic-settings, so merge env in between by hand.
             env_data = _unsecret(cls().model_dump(mode="python", exclude_unset=True))
             merged = deep_merge(deep_merge(file_data, env_data), overrides or {})
+            profile = merged.get("profile")
+            if isinstance(profile, str) and profile in PROFILES:
+                merged = deep_merge(PROFILES[profile], merged)
             return cls(**merged)
         except ValidationError as exc:
             where = f" in {path}" if path else ""

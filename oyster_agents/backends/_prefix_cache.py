@@ -75,7 +75,7 @@ def compute_prefix(model: Any, ids: tuple[int, ...]) -> Prefix:
 
     with torch.inference_mode():
         out = model(input_ids=torch.tensor([list(ids)], device=model.device), use_cache=True)
-    cache = getattr(out, "past_key_values", None) or getattr(out, "cache", None)
+    cache = out.cache if "cache" in out else out.past_key_values
     layers = tuple((layer.keys.clone(), layer.values.clone()) for layer in cache.layers)
     nbytes = sum(k.numel() * k.element_size() + v.numel() * v.element_size() for k, v in layers)
     return Prefix(ids=ids, layers=layers, nbytes=nbytes)
