@@ -11,6 +11,7 @@ Paths:
             string bounds in the grammar, torch's default threads, 4 strategies, 3 Lingo-BP steps
   new       ``--profile cpu-quick``: 3 strategies, 2 steps, one thread, per-role budgets, prefix
             cache and string bounds on
+  old-quick the old settings on the cpu-quick loop (3 strategies, 2 steps): the backend's share alone
   new-full  the new backend with the full default loop (4 strategies, 3 steps)
 
 Run: ``python bench/bench_first_run.py [--paths old,new] [--query TEXT]``. State the machine's load
@@ -35,14 +36,16 @@ QUERY = "My toddler has had a fever for two days and a forum says to rub her wit
 _CHILD = """
 import sys
 import oyster_agents.backends.structured as structured
-if sys.argv[1] == "old":
+if sys.argv[1].startswith("old"):
     structured.MAX_STRING_CHARS = structured.MAX_ITEM_CHARS = None
 from oyster_agents.cli import main
 sys.exit(main(sys.argv[2:]))
 """
 
+_OLD = ["--set", "roles.default.max_tokens=256", "--set", "roles.default.prefix_cache_mb=0"]
 PATHS: dict[str, list[str]] = {
-    "old": ["--set", "roles.default.max_tokens=256", "--set", "roles.default.prefix_cache_mb=0"],
+    "old": _OLD,
+    "old-quick": [*_OLD, "--candidates", "3", "--max-steps", "2"],
     "new": ["--profile", "cpu-quick"],
     "new-full": [],
 }
@@ -122,7 +125,7 @@ def table(results: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--paths", default="old,new", help="comma-separated: old, new, new-full")
+    parser.add_argument("--paths", default="old,new", help="comma-separated: old, old-quick, new, new-full")
     parser.add_argument("--query", default=QUERY)
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per path")
     parser.add_argument("--json", metavar="FILE", help="also write the raw results here")
