@@ -88,11 +88,11 @@ class RoleModelConfig(BaseModel):
 # the embedded model, with headroom (docs/performance.md); the answer writer keeps the largest budget.
 ROLE_MAX_TOKENS: dict[str, int] = {
     "risk_assessor": 256,
-    "strategist": 224,
-    "user_simulator": 96,
+    "strategist": 288,
+    "user_simulator": 128,
     "responder": 384,
     "safety_critic": 160,
-    "satisfaction_critic": 96,
+    "satisfaction_critic": 128,
     "reviser": 288,
 }
 
