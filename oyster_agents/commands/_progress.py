@@ -35,14 +35,17 @@ STAGES: dict[str, str] = {
     "propose_strategy": "strategies",
     "simulate_user": "reactions",
     "solve_game": "solve",
+    "answer_unguided": "unguided answer",
+    "extract_chain": "extract chain",
     "respond": "respond",
+    "react_to_answer": "reactions to answer",
     "judge_safety": "judge",
     "judge_satisfaction": "judge",
     "revise": "revise",
     "review": "review",
 }
 # Bookkeeping nodes that take no model call: no line of their own.
-QUIET = frozenset({"prepare", "collect_candidates", "score_iterate", "finalize"})
+QUIET = frozenset({"prepare", "collect_candidates", "critique", "score_iterate", "finalize"})
 
 
 def stage_of(node: str) -> str | None:
