@@ -123,10 +123,10 @@ ROLE_MAX_TOKENS: dict[str, int] = {
 
 # Named settings presets (``--profile``), applied under the config file, env vars and flags.
 PROFILES: dict[str, dict[str, Any]] = {
-    # The embedded model on a 2-core CPU: the method's full shape (3 strategies, one revision step,
-    # every role) at a size that answers in about a minute and a half (docs/performance.md).
+    # The embedded model on a 2-core CPU: the method's full shape (3 strategies; iterates: the model's
+    # own answer, the game's answer, one revision; every role) at a smaller size (docs/performance.md).
     "cpu-quick": {
-        "loop": {"candidates": 3, "max_steps": 2},
+        "loop": {"candidates": 3, "max_steps": 3},
         "roles": {"default": {"threads": 1}},
     },
 }

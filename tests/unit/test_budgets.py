@@ -24,10 +24,11 @@ def test_each_role_gets_its_own_budget_unless_one_is_set():
 def test_profile_sits_under_flags_and_names_itself():
     quick = OysterConfig.load(overrides={"profile": "cpu-quick"})
     assert quick.profile == "cpu-quick"
-    assert (quick.loop.candidates, quick.loop.max_steps) == (3, 2) and quick.role(Role.RESPONDER).threads == 1
-    assert PROFILES["cpu-quick"]["loop"]["candidates"] >= 3 and PROFILES["cpu-quick"]["loop"]["max_steps"] >= 2
+    assert (quick.loop.candidates, quick.loop.max_steps) == (3, 3) and quick.role(Role.RESPONDER).threads == 1
+    # the method's shape: >= 3 strategies; unguided answer, guided answer and at least one revision
+    assert PROFILES["cpu-quick"]["loop"]["candidates"] >= 3 and PROFILES["cpu-quick"]["loop"]["max_steps"] >= 3
     flagged = OysterConfig.load(overrides={"profile": "cpu-quick", "loop": {"candidates": 4}})
-    assert (flagged.loop.candidates, flagged.loop.max_steps) == (4, 2)
+    assert (flagged.loop.candidates, flagged.loop.max_steps) == (4, 3)
     with pytest.raises(ConfigError, match="unknown profile 'fast'.*cpu-quick"):
         OysterConfig.load(overrides={"profile": "fast"})
 
@@ -36,9 +37,9 @@ def test_cli_profile_flag_reaches_the_config():
     from oyster_agents.cli import make_parser
     from oyster_agents.commands._common import config_from_args
 
-    args = make_parser().parse_args(["run", "q", "--profile", "cpu-quick", "--max-steps", "3"])
+    args = make_parser().parse_args(["run", "q", "--profile", "cpu-quick", "--max-steps", "4"])
     config = config_from_args(args)
-    assert config.profile == "cpu-quick" and config.loop.max_steps == 3 and config.loop.candidates == 3
+    assert config.profile == "cpu-quick" and config.loop.max_steps == 4 and config.loop.candidates == 3
 
 
 def test_grammar_bounds_free_text_and_list_items_but_not_enums():
