@@ -373,7 +373,11 @@ def build_graph(
         )
     builder = graph_builder(config, models=models, taxonomy=taxonomy, wrappers=wrappers,
                             approve_high_risk=approve_high_risk)
-    return instrument_graph(builder.compile(checkpointer=checkpointer, name="oyster"))  # root span per run
+    compiled = builder.compile(checkpointer=checkpointer, name="oyster")
+    # Every fan-out branch at once (the default pool has cpu_count + 4 threads), so the local backend's
+    # micro-batcher can gather all K×3 simulations into one generation.
+    compiled = compiled.with_config(max_concurrency=max(16, 3 * (config or OysterConfig()).loop.candidates + 2))
+    return instrument_graph(compiled)  # root span per run
 
 
 def recursion_limit(config: OysterConfig) -> int:
