@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from oyster_agents.errors import OysterError
 
-COMMANDS = ("run", "batch", "eval", "export", "distill", "chat")
+COMMANDS = ("run", "batch", "eval", "export", "distill", "chat", "serve")
 
 
 def make_parser() -> argparse.ArgumentParser:

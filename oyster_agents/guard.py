@@ -199,7 +199,7 @@ class ConstructiveGuard(BaseChatModel):
         if decision.low_risk:
             reply = self.model.invoke(messages, config, stop=stop, **kwargs)
             return _result(_tagged(_as_ai(reply), decision.metadata()))
-        out = self._graph().invoke(self._graph_input(turn), self._graph_config(config, decision))
+        out = self._graph().invoke(self._graph_input(turn, run_manager), self._graph_config(config, decision))
         return _result(self._graph_message(out, decision))
 
     async def _agenerate(
@@ -215,7 +215,7 @@ class ConstructiveGuard(BaseChatModel):
         if decision.low_risk:
             reply = await self.model.ainvoke(messages, config, stop=stop, **kwargs)
             return _result(_tagged(_as_ai(reply), decision.metadata()))
-        out = await self._graph().ainvoke(self._graph_input(turn), self._graph_config(config, decision))
+        out = await self._graph().ainvoke(self._graph_input(turn, run_manager), self._graph_config(config, decision))
         return _result(self._graph_message(out, decision))
 
     def _stream(
@@ -232,7 +232,7 @@ class ConstructiveGuard(BaseChatModel):
             chunks = self.model.stream(messages, config, stop=stop, **kwargs)
             yield from _tag_first(chunks, decision.metadata())
             return
-        out = self._graph().invoke(self._graph_input(turn), self._graph_config(config, decision))
+        out = self._graph().invoke(self._graph_input(turn, run_manager), self._graph_config(config, decision))
         yield _as_chunk(self._graph_message(out, decision))
 
     async def _astream(
@@ -253,7 +253,7 @@ class ConstructiveGuard(BaseChatModel):
             if metadata is not None:  # the app's model streamed nothing
                 yield _chunk_of(AIMessageChunk(content=""), metadata)
             return
-        out = await self._graph().ainvoke(self._graph_input(turn), self._graph_config(config, decision))
+        out = await self._graph().ainvoke(self._graph_input(turn, run_manager), self._graph_config(config, decision))
         yield _as_chunk(self._graph_message(out, decision))
 
     # ---- routing -------------------------------------------------------------------------------
@@ -349,9 +349,11 @@ class ConstructiveGuard(BaseChatModel):
                 shared.graph = instrument_graph(builder.compile(name="oyster"))
             return shared.graph
 
-    def _graph_input(self, turn: Turn) -> dict[str, Any]:
+    def _graph_input(self, turn: Turn, run_manager: Any = None) -> dict[str, Any]:
         history = [t.model_dump() for t in turn.history]
-        return {"query": turn.query, "history": history, "id": f"guard-{uuid.uuid4().hex}"}
+        # The trace id follows the guard's run id, so a caller that sets ``run_id`` knows it up front.
+        run_id = getattr(run_manager, "run_id", None) or uuid.uuid4()
+        return {"query": turn.query, "history": history, "id": f"guard-{run_id.hex}"}
 
     def _graph_config(self, config: RunnableConfig, decision: Decision) -> RunnableConfig:
         from oyster_agents.graphs.constructive import recursion_limit
@@ -507,8 +509,31 @@ def _result(message: AIMessage) -> ChatResult:
     return ChatResult(generations=[ChatGeneration(message=message)])
 
 
+def _to_chunk(message: Any) -> AIMessageChunk:
+    """A whole reply (a model that does not stream yields one) as one chunk: tool calls, usage, metadata kept."""
+    if isinstance(message, AIMessageChunk):
+        return message
+    if not isinstance(message, AIMessage):
+        return AIMessageChunk(content=getattr(message, "content", str(message)))
+    calls = [
+        {"name": c["name"], "args": json.dumps(c.get("args", {}), ensure_ascii=False), "id": c.get("id"), "index": i,
+         "type": "tool_call_chunk"}
+        for i, c in enumerate(message.tool_calls)
+    ]
+    return AIMessageChunk(
+        content=message.content,
+        additional_kwargs=message.additional_kwargs,
+        response_metadata=message.response_metadata,
+        usage_metadata=message.usage_metadata,
+        tool_call_chunks=calls,
+        id=message.id,
+        name=message.name,
+        chunk_position="last",
+    )
+
+
 def _chunk_of(chunk: Any, metadata: dict[str, Any] | None) -> ChatGenerationChunk:
-    message = chunk if isinstance(chunk, AIMessageChunk) else AIMessageChunk(content=getattr(chunk, "content", str(chunk)))
+    message = _to_chunk(chunk)
     if metadata is not None:  # on one chunk only: merging chunks would concatenate repeated strings
         message = message.model_copy(update={"response_metadata": {**message.response_metadata, METADATA_KEY: metadata}})
     return ChatGenerationChunk(message=message)
