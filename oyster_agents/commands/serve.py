@@ -38,13 +38,17 @@ def run(args: argparse.Namespace) -> int:
     """Build the guard from the config and serve it until interrupted (in-flight requests finish)."""
     from pathlib import Path
 
-    import uvicorn
-
     from oyster_agents.backends import make_models
     from oyster_agents.config import Role
-    from oyster_agents.errors import InputError
+    from oyster_agents.errors import ConfigError, InputError
     from oyster_agents.guard import ConstructiveGuard
-    from oyster_agents.serving.app import KEYS_ENV, ServerSettings, create_app, keys_from_env
+
+    try:
+        import uvicorn
+
+        from oyster_agents.serving.app import KEYS_ENV, ServerSettings, create_app, keys_from_env
+    except ModuleNotFoundError as exc:
+        raise ConfigError(f"oyster serve needs {exc.name}: pip install 'oyster-agents[serve]'") from exc
     from oyster_agents.telemetry import configure_from_config
 
     if args.max_concurrency < 1 or args.max_body_bytes < 1:
