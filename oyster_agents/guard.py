@@ -257,9 +257,27 @@ class ConstructiveGuard(BaseChatModel):
         yield _as_chunk(self._graph_message(out, decision))
 
     # ---- routing -------------------------------------------------------------------------------
-    def assess(self, messages: Sequence[BaseMessage]) -> Decision:
-        """Assess the latest turn of a conversation without answering it."""
-        return self._decide(split_turn(list(messages)), {"tags": [_NOSTREAM]})
+    def assess(self, messages: Sequence[BaseMessage], config: RunnableConfig | None = None) -> Decision:
+        """Assess the latest turn of a conversation without answering it (cached per turn)."""
+        return self._decide(split_turn(list(messages)), _hidden(config))
+
+    async def aassess(self, messages: Sequence[BaseMessage], config: RunnableConfig | None = None) -> Decision:
+        """Async :meth:`assess`."""
+        return await self._adecide(split_turn(list(messages)), _hidden(config))
+
+    def answer_risky(self, messages: Sequence[BaseMessage], decision: Decision,
+                     config: RunnableConfig | None = None) -> AIMessage:
+        """Answer the latest turn with the constructive-safety graph (the route of risky turns)."""
+        turn = split_turn(list(messages))
+        out = self._graph().invoke(self._graph_input(turn), self._graph_config(_hidden(config), decision))
+        return self._graph_message(out, decision)
+
+    async def aanswer_risky(self, messages: Sequence[BaseMessage], decision: Decision,
+                            config: RunnableConfig | None = None) -> AIMessage:
+        """Async :meth:`answer_risky`."""
+        turn = split_turn(list(messages))
+        out = await self._graph().ainvoke(self._graph_input(turn), self._graph_config(_hidden(config), decision))
+        return self._graph_message(out, decision)
 
     def _decide(self, turn: Turn, config: RunnableConfig) -> Decision:
         cached = self._cached(turn)
@@ -470,6 +488,13 @@ def trace_summary(trace: Mapping[str, Any]) -> dict[str, Any]:
         "fallbacks": len(trace.get("fallbacks") or []),
         "wall_seconds": (trace.get("usage") or {}).get("wall_seconds"),
     }
+
+
+def _hidden(config: RunnableConfig | None) -> RunnableConfig:
+    """``config`` with the tag that keeps its model calls out of LangGraph's messages stream."""
+    config = dict(config or {})
+    config["tags"] = [*(config.get("tags") or []), _NOSTREAM]
+    return config  # type: ignore[return-value]
 
 
 def _inner_config(run_manager: Any) -> RunnableConfig:
