@@ -28,17 +28,17 @@ from langchain_core.callbacks import (
     CallbackManager,
     CallbackManagerForLLMRun,
 )
-from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models import BaseChatModel, LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda, ensure_config
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from oyster_agents.config import OysterConfig, Role
 from oyster_agents.errors import ConfigError, InputError
 from oyster_agents.schemas import CallRecord, ChatTurn, Fallback, RiskAssessment, RiskLevel
 from oyster_agents.taxonomy import Taxonomy
-from oyster_agents.telemetry import active_tracing
+from oyster_agents.telemetry.guard_span import GuardSpan
 
 DIRECT = "direct"
 CONSTRUCTIVE = "constructive"
@@ -175,6 +175,15 @@ class ConstructiveGuard(BaseChatModel):
     def _llm_type(self) -> str:
         return "oyster-constructive-guard"
 
+    def _model_name(self) -> str:
+        return _name_of(self.model)
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        params["ls_provider"] = "oyster"
+        params["ls_model_name"] = kwargs.get("model") or self._model_name()
+        return params
+
     @property
     def _identifying_params(self) -> dict[str, Any]:
         return {"model": _name_of(self.model), "rule": self.rule.model_dump(mode="json")}
@@ -195,12 +204,22 @@ class ConstructiveGuard(BaseChatModel):
     ) -> ChatResult:
         turn = split_turn(messages)
         config = _inner_config(run_manager)
-        decision = self._decide(turn, config)
-        if decision.low_risk:
-            reply = self.model.invoke(messages, config, stop=stop, **kwargs)
-            return _result(_tagged(_as_ai(reply), decision.metadata()))
-        out = self._graph().invoke(self._graph_input(turn, run_manager), self._graph_config(config, decision))
-        return _result(self._graph_message(out, decision))
+        span = _span(run_manager)
+        try:
+            with span.current():
+                decision = self._decide(turn, config)
+                span.decided(decision.metadata())
+                if decision.low_risk:
+                    reply = self.model.invoke(messages, config, stop=stop, **kwargs)
+                    return _result(_tagged(_as_ai(reply), decision.metadata()))
+                out = self._graph().invoke(self._graph_input(turn, run_manager),
+                                           self._graph_config(config, decision))
+                return _result(self._graph_message(out, decision, stop))
+        except BaseException as exc:
+            span.fail(exc)
+            raise
+        finally:
+            span.end()
 
     async def _agenerate(
         self,
@@ -211,12 +230,22 @@ class ConstructiveGuard(BaseChatModel):
     ) -> ChatResult:
         turn = split_turn(messages)
         config = _inner_config(run_manager)
-        decision = await self._adecide(turn, config)
-        if decision.low_risk:
-            reply = await self.model.ainvoke(messages, config, stop=stop, **kwargs)
-            return _result(_tagged(_as_ai(reply), decision.metadata()))
-        out = await self._graph().ainvoke(self._graph_input(turn, run_manager), self._graph_config(config, decision))
-        return _result(self._graph_message(out, decision))
+        span = _span(run_manager)
+        try:
+            with span.current():
+                decision = await self._adecide(turn, config)
+                span.decided(decision.metadata())
+                if decision.low_risk:
+                    reply = await self.model.ainvoke(messages, config, stop=stop, **kwargs)
+                    return _result(_tagged(_as_ai(reply), decision.metadata()))
+                out = await self._graph().ainvoke(self._graph_input(turn, run_manager),
+                                                  self._graph_config(config, decision))
+                return _result(self._graph_message(out, decision, stop))
+        except BaseException as exc:
+            span.fail(exc)
+            raise
+        finally:
+            span.end()
 
     def _stream(
         self,
@@ -227,13 +256,30 @@ class ConstructiveGuard(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         turn = split_turn(messages)
         config = _inner_config(run_manager)
-        decision = self._decide(turn, config)
-        if decision.low_risk:
-            chunks = self.model.stream(messages, config, stop=stop, **kwargs)
-            yield from _tag_first(chunks, decision.metadata())
-            return
-        out = self._graph().invoke(self._graph_input(turn, run_manager), self._graph_config(config, decision))
-        yield _as_chunk(self._graph_message(out, decision))
+        span = _span(run_manager)
+        try:
+            decision = span.call(self._decide, turn, config)
+            span.decided(decision.metadata())
+            if decision.low_risk:
+                # The span is current around each step of the app's stream only, never across a yield.
+                chunks = span.call(self.model.stream, messages, config, stop=stop, **kwargs)
+                pending: dict[str, Any] | None = decision.metadata()
+                while (chunk := span.call(next, chunks, None)) is not None:
+                    yield _chunk_of(chunk, pending)
+                    pending = None
+                if pending is not None:  # the app's model streamed nothing
+                    yield _chunk_of(AIMessageChunk(content=""), pending)
+                return
+            out = span.call(self._graph().invoke, self._graph_input(turn, run_manager),
+                            self._graph_config(config, decision))
+            yield _as_chunk(self._graph_message(out, decision, stop))
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            span.fail(exc)
+            raise
+        finally:
+            span.end()
 
     async def _astream(
         self,
@@ -244,17 +290,36 @@ class ConstructiveGuard(BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         turn = split_turn(messages)
         config = _inner_config(run_manager)
-        decision = await self._adecide(turn, config)
-        if decision.low_risk:
-            metadata: dict[str, Any] | None = decision.metadata()
-            async for chunk in self.model.astream(messages, config, stop=stop, **kwargs):
-                yield _chunk_of(chunk, metadata)
-                metadata = None
-            if metadata is not None:  # the app's model streamed nothing
-                yield _chunk_of(AIMessageChunk(content=""), metadata)
-            return
-        out = await self._graph().ainvoke(self._graph_input(turn, run_manager), self._graph_config(config, decision))
-        yield _as_chunk(self._graph_message(out, decision))
+        span = _span(run_manager)
+        try:
+            with span.current():
+                decision = await self._adecide(turn, config)
+            span.decided(decision.metadata())
+            if decision.low_risk:
+                metadata: dict[str, Any] | None = decision.metadata()
+                with span.current():
+                    chunks = self.model.astream(messages, config, stop=stop, **kwargs).__aiter__()
+                while True:
+                    with span.current():
+                        chunk = await anext(chunks, None)
+                    if chunk is None:
+                        break
+                    yield _chunk_of(chunk, metadata)
+                    metadata = None
+                if metadata is not None:  # the app's model streamed nothing
+                    yield _chunk_of(AIMessageChunk(content=""), metadata)
+                return
+            with span.current():
+                out = await self._graph().ainvoke(self._graph_input(turn, run_manager),
+                                                  self._graph_config(config, decision))
+            yield _as_chunk(self._graph_message(out, decision, stop))
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            span.fail(exc)
+            raise
+        finally:
+            span.end()
 
     # ---- routing -------------------------------------------------------------------------------
     def assess(self, messages: Sequence[BaseMessage], config: RunnableConfig | None = None) -> Decision:
@@ -346,11 +411,9 @@ class ConstructiveGuard(BaseChatModel):
                 model = shared.models.get(role) or shared.models.get("default")
                 if model is None:
                     raise ConfigError(f"no model for role '{role}': pass models['{role}'] or models['default']")
-                wrappers = list(self.wrappers)
-                if active_tracing() is not None:  # as the graph's own runtimes get (telemetry.instrument_builder)
-                    from oyster_agents.telemetry.spans import trace_call
+                from oyster_agents.telemetry.spans import trace_call
 
-                    wrappers.append(trace_call)
+                wrappers = [*self.wrappers, trace_call]  # as the graph's own runtimes get (instrument_builder)
                 shared.assessor = RoleRuntime(role=role, model=model, config=self.config.role(role), wrappers=wrappers)
             return shared.assessor, shared.taxonomy  # type: ignore[return-value]
 
@@ -386,7 +449,7 @@ class ConstructiveGuard(BaseChatModel):
         configurable = {**(config.get("configurable") or {}), _REUSE_KEY: reused}
         return {**config, "configurable": configurable, "recursion_limit": recursion_limit(self.config)}
 
-    def _graph_message(self, out: Mapping[str, Any], decision: Decision) -> AIMessage:
+    def _graph_message(self, out: Mapping[str, Any], decision: Decision, stop: list[str] | None = None) -> AIMessage:
         trace = out["trace"]
         if self.on_trace is not None:
             self.on_trace(trace)
@@ -398,8 +461,8 @@ class ConstructiveGuard(BaseChatModel):
         n_in = int(total.get("input_tokens", 0))
         n_out = int(total.get("output_tokens", 0))
         return AIMessage(
-            content=out["answer"],
-            response_metadata={METADATA_KEY: metadata},
+            content=_cut_at_stop(out["answer"], stop),
+            response_metadata={METADATA_KEY: metadata, "model_name": self._model_name()},
             usage_metadata={"input_tokens": n_in, "output_tokens": n_out, "total_tokens": n_in + n_out},
         )
 
@@ -497,6 +560,19 @@ def _hidden(config: RunnableConfig | None) -> RunnableConfig:
     return config  # type: ignore[return-value]
 
 
+def _cut_at_stop(text: str, stop: list[str] | None) -> str:
+    """The answer up to the first stop sequence, as a model honouring ``stop`` would end it."""
+    cut = min((i for s in stop or () if s and (i := text.find(s)) >= 0), default=len(text))
+    return text[:cut]
+
+
+def _span(run_manager: Any) -> GuardSpan:
+    if run_manager is not None:
+        return GuardSpan(run_manager.inheritable_metadata)
+    # stream()/astream() hand no run manager to _stream: the enclosing run's config (a graph node's) has the metadata.
+    return GuardSpan(ensure_config().get("metadata"))
+
+
 def _inner_config(run_manager: Any) -> RunnableConfig:
     """Config for the guard's own calls: nested under its run, hidden from message streams."""
     config: RunnableConfig = {"tags": [_NOSTREAM]}
@@ -562,15 +638,6 @@ def _chunk_of(chunk: Any, metadata: dict[str, Any] | None) -> ChatGenerationChun
     if metadata is not None:  # on one chunk only: merging chunks would concatenate repeated strings
         message = message.model_copy(update={"response_metadata": {**message.response_metadata, METADATA_KEY: metadata}})
     return ChatGenerationChunk(message=message)
-
-
-def _tag_first(chunks: Iterator[Any], metadata: dict[str, Any]) -> Iterator[ChatGenerationChunk]:
-    pending: dict[str, Any] | None = metadata
-    for chunk in chunks:
-        yield _chunk_of(chunk, pending)
-        pending = None
-    if pending is not None:
-        yield _chunk_of(AIMessageChunk(content=""), pending)
 
 
 def _as_chunk(message: AIMessage) -> ChatGenerationChunk:

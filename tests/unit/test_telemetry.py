@@ -302,16 +302,18 @@ def test_with_config_and_get_graph_keep_working(traced):
     assert len(traced.by_trace()) == 1
 
 
-def test_off_means_no_wrappers_and_disable_stops_spans(traced):
+def test_a_graph_built_before_setup_is_traced_and_disable_stops_spans(traced):
     disable_tracing()
     plain = graph_builder(small_config(candidates=1, steps=1), models=scripted_models())
-    assert not any(isinstance(spec.runnable, TracedNode) for spec in plain.nodes.values())
+    assert any(isinstance(spec.runnable, TracedNode) for spec in plain.nodes.values())  # always instrumented
     compiled = build_graph(small_config(candidates=1, steps=1), models=scripted_models())
-    assert type(compiled) is CompiledStateGraph
-    assert compiled.invoke({"query": QUERY})["trace"]["trace_id"] is None
+    assert isinstance(compiled, TracedStateGraph)
+    assert compiled.invoke({"query": QUERY})["trace"]["trace_id"] is None  # off: no span at all
 
-    tracer = Traced()
-    instrumented = build_graph(small_config(candidates=1, steps=1), models=scripted_models())
+    tracer = Traced()  # configured after the graph was built
+    out = compiled.invoke({"query": QUERY})
+    (spans,) = tracer.by_trace().values()
+    check_run(spans, out, candidates=1)
     disable_tracing()
-    instrumented.invoke({"query": QUERY})
-    assert tracer.spans.get_finished_spans() == ()
+    compiled.invoke({"query": QUERY})
+    assert len(tracer.spans.get_finished_spans()) == len(spans)  # nothing new after disable
