@@ -157,7 +157,9 @@ class ConstructiveGuard(BaseChatModel):
         'constructive'
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    # A misspelt or foreign setting (temperature=..., streaming=...) is an error, not silently dropped:
+    # sampling settings belong to the wrapped model.
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
 
     model: Runnable[Any, Any]
     config: OysterConfig = Field(default_factory=OysterConfig)
@@ -189,11 +191,28 @@ class ConstructiveGuard(BaseChatModel):
         return {"model": _name_of(self.model), "rule": self.rule.model_dump(mode="json")}
 
     # ---- LangChain interface -----------------------------------------------------------------
-    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> "ConstructiveGuard":
-        """Bind tools to the app's model; low-risk turns may call them, graph answers are plain text."""
+    def bind_tools(
+        self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any
+    ) -> Runnable[Any, AIMessage]:
+        """Bind tools: a binding of the guard, whose low-risk turns pass them to the app's model.
+
+        Graph answers (risky turns) are plain text without tool calls.
+        """
+        from langchain_core.utils.function_calling import convert_to_openai_tool
+
         if tool_choice is not None:
             kwargs["tool_choice"] = tool_choice
-        return self.model_copy(update={"model": self.model.bind_tools(tools, **kwargs)})  # type: ignore[attr-defined]
+        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
+
+    def _app(self, kwargs: dict[str, Any]) -> tuple[Runnable[Any, Any], dict[str, Any]]:
+        """The app's model for this call: tools bound to the guard are bound to it."""
+        kwargs = dict(kwargs)
+        tools = kwargs.pop("tools", None)
+        if not tools:
+            return self.model, kwargs
+        choice = kwargs.pop("tool_choice", None)
+        extra = {"tool_choice": choice} if choice is not None else {}
+        return self.model.bind_tools(tools, **extra), kwargs  # type: ignore[attr-defined]
 
     def _generate(
         self,
@@ -210,11 +229,12 @@ class ConstructiveGuard(BaseChatModel):
                 decision = self._decide(turn, config)
                 span.decided(decision.metadata())
                 if decision.low_risk:
-                    reply = self.model.invoke(messages, config, stop=stop, **kwargs)
+                    app, kwargs = self._app(kwargs)
+                    reply = app.invoke(messages, config, stop=stop, **kwargs)
                     return _result(_tagged(_as_ai(reply), decision.metadata()))
                 out = self._graph().invoke(self._graph_input(turn, run_manager),
                                            self._graph_config(config, decision))
-                return _result(self._graph_message(out, decision, stop))
+                return _result(self._graph_message(out, decision, stop, kwargs.get("model")))
         except BaseException as exc:
             span.fail(exc)
             raise
@@ -236,11 +256,12 @@ class ConstructiveGuard(BaseChatModel):
                 decision = await self._adecide(turn, config)
                 span.decided(decision.metadata())
                 if decision.low_risk:
-                    reply = await self.model.ainvoke(messages, config, stop=stop, **kwargs)
+                    app, kwargs = self._app(kwargs)
+                    reply = await app.ainvoke(messages, config, stop=stop, **kwargs)
                     return _result(_tagged(_as_ai(reply), decision.metadata()))
                 out = await self._graph().ainvoke(self._graph_input(turn, run_manager),
                                                   self._graph_config(config, decision))
-                return _result(self._graph_message(out, decision, stop))
+                return _result(self._graph_message(out, decision, stop, kwargs.get("model")))
         except BaseException as exc:
             span.fail(exc)
             raise
@@ -262,7 +283,8 @@ class ConstructiveGuard(BaseChatModel):
             span.decided(decision.metadata())
             if decision.low_risk:
                 # The span is current around each step of the app's stream only, never across a yield.
-                chunks = span.call(self.model.stream, messages, config, stop=stop, **kwargs)
+                app, kwargs = self._app(kwargs)
+                chunks = span.call(app.stream, messages, config, stop=stop, **kwargs)
                 pending: dict[str, Any] | None = decision.metadata()
                 while (chunk := span.call(next, chunks, None)) is not None:
                     yield _chunk_of(chunk, pending)
@@ -272,7 +294,7 @@ class ConstructiveGuard(BaseChatModel):
                 return
             out = span.call(self._graph().invoke, self._graph_input(turn, run_manager),
                             self._graph_config(config, decision))
-            yield _as_chunk(self._graph_message(out, decision, stop))
+            yield _as_chunk(self._graph_message(out, decision, stop, kwargs.get("model")))
         except GeneratorExit:
             raise
         except BaseException as exc:
@@ -298,7 +320,8 @@ class ConstructiveGuard(BaseChatModel):
             if decision.low_risk:
                 metadata: dict[str, Any] | None = decision.metadata()
                 with span.current():
-                    chunks = self.model.astream(messages, config, stop=stop, **kwargs).__aiter__()
+                    app, kwargs = self._app(kwargs)
+                    chunks = app.astream(messages, config, stop=stop, **kwargs).__aiter__()
                 while True:
                     with span.current():
                         chunk = await anext(chunks, None)
@@ -312,7 +335,7 @@ class ConstructiveGuard(BaseChatModel):
             with span.current():
                 out = await self._graph().ainvoke(self._graph_input(turn, run_manager),
                                                   self._graph_config(config, decision))
-            yield _as_chunk(self._graph_message(out, decision, stop))
+            yield _as_chunk(self._graph_message(out, decision, stop, kwargs.get("model")))
         except GeneratorExit:
             raise
         except BaseException as exc:
@@ -449,7 +472,9 @@ class ConstructiveGuard(BaseChatModel):
         configurable = {**(config.get("configurable") or {}), _REUSE_KEY: reused}
         return {**config, "configurable": configurable, "recursion_limit": recursion_limit(self.config)}
 
-    def _graph_message(self, out: Mapping[str, Any], decision: Decision, stop: list[str] | None = None) -> AIMessage:
+    def _graph_message(
+        self, out: Mapping[str, Any], decision: Decision, stop: list[str] | None = None, model: str | None = None
+    ) -> AIMessage:
         trace = out["trace"]
         if self.on_trace is not None:
             self.on_trace(trace)
@@ -462,7 +487,7 @@ class ConstructiveGuard(BaseChatModel):
         n_out = int(total.get("output_tokens", 0))
         return AIMessage(
             content=_cut_at_stop(out["answer"], stop),
-            response_metadata={METADATA_KEY: metadata, "model_name": self._model_name()},
+            response_metadata={METADATA_KEY: metadata, "model_name": model or self._model_name()},
             usage_metadata={"input_tokens": n_in, "output_tokens": n_out, "total_tokens": n_in + n_out},
         )
 
@@ -529,12 +554,18 @@ def to_chat_turn(message: BaseMessage) -> ChatTurn | None:
 
 
 def text_of(message: BaseMessage) -> str:
-    """The text of a message; non-text content blocks are left out."""
+    """The text of a message; a non-text block (an image, a file) becomes a placeholder such as ``[image attached]``."""
     content = message.content
     if isinstance(content, str):
         return content
-    parts = [b if isinstance(b, str) else b.get("text", "") for b in content if isinstance(b, (str, dict))]
+    parts = [b if isinstance(b, str) else b.get("text") or _placeholder(b) for b in content if isinstance(b, (str, dict))]
     return "\n".join(p for p in parts if p)
+
+
+def _placeholder(block: Mapping[str, Any]) -> str:
+    """A word for a non-text block (image, file, audio), so the assessor knows the user sent one."""
+    kind = str(block.get("type") or "attachment").replace("_url", "").replace("input_", "")
+    return "" if kind in ("text", "tool_use", "tool_call", "reasoning", "thinking") else f"[{kind} attached]"
 
 
 def trace_summary(trace: Mapping[str, Any]) -> dict[str, Any]:
