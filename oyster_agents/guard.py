@@ -13,6 +13,8 @@ the trace and (with ``include_trace=True``) the trace itself.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import hashlib
 import json
 import threading
@@ -22,16 +24,12 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.callbacks import (
-    AsyncCallbackManager,
-    AsyncCallbackManagerForLLMRun,
-    CallbackManager,
-    CallbackManagerForLLMRun,
-)
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManager, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda, ensure_config
+from langchain_core.runnables.config import var_child_runnable_config
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from oyster_agents.config import OysterConfig, Role
@@ -148,6 +146,9 @@ class ConstructiveGuard(BaseChatModel):
         on_trace: called with each graph trace (e.g. to append it to a JSONL file for distillation).
         wrappers: call wrappers for every safety-agent model call (tracing).
         cache_size: assessments remembered per turn, so the steps of one tool loop assess once.
+        stop: stop sequences for every call (the app's model gets them; graph answers are cut there).
+
+    Other parameters are errors: sampling settings belong to the wrapped model.
 
     Example:
         >>> from oyster_agents.guard import ConstructiveGuard
@@ -170,6 +171,7 @@ class ConstructiveGuard(BaseChatModel):
     on_trace: Callable[[dict[str, Any]], Any] | None = None
     wrappers: list[Any] = Field(default_factory=list)
     cache_size: int = Field(default=256, ge=0)
+    stop: list[str] | None = None
 
     _shared: _Shared = PrivateAttr(default_factory=_Shared)
 
@@ -214,7 +216,64 @@ class ConstructiveGuard(BaseChatModel):
         extra = {"tool_choice": choice} if choice is not None else {}
         return self.model.bind_tools(tools, **extra), kwargs  # type: ignore[attr-defined]
 
+    # LangChain callbacks see the guard as one chat-model call: its own calls run in a context
+    # without the caller's run config, so no handler of the caller's sees them (usage counted once,
+    # one on_chat_model_start). OpenTelemetry still nests them under the guard's span.
     def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return _isolated().run(self._answer, messages, stop, run_manager, **kwargs)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return await asyncio.create_task(self._aanswer(messages, stop, run_manager, **kwargs), context=_isolated())
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        outer = ensure_config().get("metadata")  # stream() hands no run manager: the enclosing run's metadata
+        context = _isolated()
+        chunks = self._answer_stream(messages, stop, run_manager, outer, **kwargs)
+        try:
+            while (chunk := context.run(next, chunks, None)) is not None:
+                yield chunk
+        finally:
+            context.run(chunks.close)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        outer = ensure_config().get("metadata")
+        context = _isolated()
+        chunks = self._aanswer_stream(messages, stop, run_manager, outer, **kwargs)
+
+        async def step() -> ChatGenerationChunk | None:
+            return await anext(chunks, None)
+
+        try:
+            while (chunk := await asyncio.create_task(step(), context=context)) is not None:
+                yield chunk
+        finally:
+            await asyncio.create_task(chunks.aclose(), context=context)
+
+    def _answer(
         self,
         messages: list[BaseMessage],
         stop: list[str] | None = None,
@@ -224,6 +283,7 @@ class ConstructiveGuard(BaseChatModel):
         turn = split_turn(messages)
         config = _inner_config(run_manager)
         span = _span(run_manager)
+        stop = stop or self.stop
         try:
             with span.current():
                 decision = self._decide(turn, config)
@@ -241,7 +301,7 @@ class ConstructiveGuard(BaseChatModel):
         finally:
             span.end()
 
-    async def _agenerate(
+    async def _aanswer(
         self,
         messages: list[BaseMessage],
         stop: list[str] | None = None,
@@ -251,6 +311,7 @@ class ConstructiveGuard(BaseChatModel):
         turn = split_turn(messages)
         config = _inner_config(run_manager)
         span = _span(run_manager)
+        stop = stop or self.stop
         try:
             with span.current():
                 decision = await self._adecide(turn, config)
@@ -268,16 +329,18 @@ class ConstructiveGuard(BaseChatModel):
         finally:
             span.end()
 
-    def _stream(
+    def _answer_stream(
         self,
         messages: list[BaseMessage],
         stop: list[str] | None = None,
         run_manager: CallbackManagerForLLMRun | None = None,
+        outer_metadata: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         turn = split_turn(messages)
         config = _inner_config(run_manager)
-        span = _span(run_manager)
+        span = _span(run_manager, outer_metadata)
+        stop = stop or self.stop
         try:
             decision = span.call(self._decide, turn, config)
             span.decided(decision.metadata())
@@ -303,16 +366,18 @@ class ConstructiveGuard(BaseChatModel):
         finally:
             span.end()
 
-    async def _astream(
+    async def _aanswer_stream(
         self,
         messages: list[BaseMessage],
         stop: list[str] | None = None,
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        outer_metadata: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         turn = split_turn(messages)
         config = _inner_config(run_manager)
-        span = _span(run_manager)
+        span = _span(run_manager, outer_metadata)
+        stop = stop or self.stop
         try:
             with span.current():
                 decision = await self._adecide(turn, config)
@@ -597,25 +662,27 @@ def _cut_at_stop(text: str, stop: list[str] | None) -> str:
     return text[:cut]
 
 
-def _span(run_manager: Any) -> GuardSpan:
-    if run_manager is not None:
-        return GuardSpan(run_manager.inheritable_metadata)
-    # stream()/astream() hand no run manager to _stream: the enclosing run's config (a graph node's) has the metadata.
-    return GuardSpan(ensure_config().get("metadata"))
+def _span(run_manager: Any, metadata: Mapping[str, Any] | None = None) -> GuardSpan:
+    # stream()/astream() hand no run manager to _stream: then the enclosing run's metadata is passed.
+    return GuardSpan(run_manager.inheritable_metadata if run_manager is not None else metadata)
+
+
+def _isolated() -> contextvars.Context:
+    """A copy of the current context (OpenTelemetry's included) without LangChain's run config."""
+    context = contextvars.copy_context()
+    context.run(var_child_runnable_config.set, None)
+    return context
 
 
 def _inner_config(run_manager: Any) -> RunnableConfig:
-    """Config for the guard's own calls: nested under its run, hidden from message streams."""
-    config: RunnableConfig = {"tags": [_NOSTREAM]}
-    if run_manager is not None:
-        # An LLM run has no get_child(); build the child manager the way chain runs do.
-        cls = AsyncCallbackManager if isinstance(run_manager, AsyncCallbackManagerForLLMRun) else CallbackManager
-        child = cls(handlers=[], parent_run_id=run_manager.run_id)
-        child.set_handlers(run_manager.inheritable_handlers)
-        child.add_tags(run_manager.inheritable_tags)
-        child.add_metadata(run_manager.inheritable_metadata)
-        config["callbacks"] = child
-    return config
+    """Config for the guard's own calls (assessment, graph, app model).
+
+    LangChain callbacks see the guard as one chat-model call: its inner calls get none of the
+    caller's handlers, so usage is counted once and ``on_chat_model_start`` fires once. They are
+    traced with OpenTelemetry, nested under the guard's span, and tagged out of message streams.
+    """
+    # A manager with no handlers, not an empty list: config merging (e.g. in a binding) drops a falsy list.
+    return {"tags": [_NOSTREAM], "callbacks": CallbackManager(handlers=[])}
 
 
 def _name_of(model: Any) -> str:
