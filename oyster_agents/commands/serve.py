@@ -30,6 +30,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="largest request body accepted; larger get HTTP 413 (default 1000000)")
     parser.add_argument("--shutdown-timeout", type=float, default=60.0, metavar="SECONDS",
                         help="on SIGINT/SIGTERM, wait this long for requests in flight (default 60)")
+    routing = parser.add_argument_group("routing (which turns count as low risk and go straight to the model)")
+    routing.add_argument("--max-level", choices=["R0", "R1", "R2"], default="R0", help="highest risk level (default R0)")
+    routing.add_argument("--max-severity", type=int, choices=range(5), default=1, metavar="0-4",
+                         help="highest severity (default 1)")
+    routing.add_argument("--max-malicious", type=float, default=0.2, metavar="P",
+                         help="highest malicious posterior (default 0.2)")
     add_config_options(parser)
     parser.set_defaults(handler=run)
 
@@ -41,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from oyster_agents.backends import make_models
     from oyster_agents.config import Role
     from oyster_agents.errors import ConfigError, InputError
-    from oyster_agents.guard import ConstructiveGuard
+    from oyster_agents.guard import ConstructiveGuard, RouteRule
 
     try:
         import uvicorn
@@ -53,11 +59,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.max_concurrency < 1 or args.max_body_bytes < 1:
         raise InputError("--max-concurrency and --max-body-bytes must be at least 1")
+    if not 0.0 <= args.max_malicious <= 1.0:
+        raise InputError("--max-malicious must be between 0 and 1")
+    rule = RouteRule(max_level=args.max_level, max_severity=args.max_severity, max_malicious=args.max_malicious)
     config = config_from_args(args)
     tracing = configure_from_config(config.telemetry)
     try:
         models = make_models(config)
-        guard = ConstructiveGuard(model=models[Role.RESPONDER.value], config=config, models=models)
+        guard = ConstructiveGuard(model=models[Role.RESPONDER.value], config=config, models=models, rule=rule)
         settings = ServerSettings(
             model_name=args.model_name,
             api_keys=keys_from_env(os.environ.get(KEYS_ENV)),
