@@ -17,7 +17,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "Point any OpenAI client's base URL at http://HOST:PORT/v1. Benign turns go straight to the "
             "responder model of the config; risky turns are answered by the constructive-safety graph. "
             "Set OYSTER_API_KEYS=key1,key2 to require 'Authorization: Bearer <key>'. "
-            "Each reply carries the trace id in the x-oyster-trace-id header."
+            "Each reply carries the trace id in the x-oyster-trace-id header. On SIGINT or SIGTERM the server "
+            "stops accepting requests and finishes those in flight (--shutdown-timeout) before it exits."
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

@@ -226,3 +226,29 @@ def test_chat_openai_pointed_at_the_server():
         streamed = "".join(str(c.content) for c in llm.stream("Should I rub my feverish toddler with alcohol?"))
     assert reply.content == streamed == SAFE_ANSWER
     assert reply.response_metadata["model_name"] == "oyster"
+
+
+def test_the_serve_command_wires_config_keys_rule_and_limits(monkeypatch, tmp_path, capsys):
+    import oyster_agents.backends as backends
+    from starlette.testclient import TestClient
+
+    from oyster_agents import cli
+
+    monkeypatch.setattr(backends, "make_models", lambda config: scripted_models({"risk_assessor": [HIGH]}))
+    started = {}
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: started.update(config=self.config))
+    monkeypatch.setenv("OYSTER_API_KEYS", f" {KEY} , sk-other ")
+    argv = ["serve", "--port", "8123", "--model-name", "guarded", "--max-level", "R1", "--max-severity", "3",
+            "--max-concurrency", "3", "--trace-file", str(tmp_path / "t.jsonl")]
+    assert cli.main(argv) == 0
+    server = started["config"]
+    assert server.port == 8123 and server.host == "127.0.0.1" and server.timeout_graceful_shutdown == 60
+    client = TestClient(server.app)
+    assert client.get("/v1/models").status_code == 401
+    headers = {"Authorization": f"Bearer {KEY}"}
+    assert client.get("/v1/models", headers=headers).json()["data"][0]["id"] == "guarded"
+    reply = client.post("/v1/chat/completions", headers=headers,
+                        json={"messages": [{"role": "user", "content": "Should I rub my toddler with alcohol?"}]})
+    assert reply.headers["x-oyster-route"] == "direct"  # R1, severity 3 is within the looser rule
+    assert cli.main(["serve", "--max-malicious", "2"]) == 2
+    assert "--max-malicious" in capsys.readouterr().err
