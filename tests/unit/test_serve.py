@@ -152,7 +152,12 @@ def test_upstream_failure_is_a_5xx_without_internals(caplog):
 
 
 def test_bearer_keys_checked_and_never_logged_or_traced(caplog, tmp_path):
+    from oyster_agents.telemetry import disable_tracing
+
+    from .test_telemetry import Traced
+
     guard, _ = make_guard(HIGH)
+    spans = Traced(capture_content=True)
     with caplog.at_level(logging.DEBUG), serving(guard, api_keys=(KEY, "sk-other"),
                                                  trace_file=tmp_path / "t.jsonl") as (base, _):
         messages = [{"role": "user", "content": "Should I rub my feverish toddler with alcohol?"}]
@@ -165,8 +170,14 @@ def test_bearer_keys_checked_and_never_logged_or_traced(caplog, tmp_path):
         assert httpx.get(f"{base}/health").status_code == 200
         reply = client(base, KEY).chat.completions.create(model="oyster", messages=messages)
         assert reply.choices[0].message.content == SAFE_ANSWER
+    disable_tracing()
     assert KEY not in caplog.text and KEY[:-1] not in caplog.text
     assert KEY[:-1] not in (tmp_path / "t.jsonl").read_text()
+    finished = spans.spans.get_finished_spans()
+    assert any(s.name == "invoke_agent constructive_guard" for s in finished)
+    for span in finished:
+        values = [*span.attributes.values(), *(v for e in span.events for v in e.attributes.values())]
+        assert not any(KEY[:-1] in str(v) for v in values), span.name
 
 
 def blocking_app(release: threading.Event, started: threading.Event) -> ScriptedChatModel:
