@@ -226,7 +226,7 @@ class ConstructiveGuard(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return _isolated().run(self._answer, messages, stop, run_manager, **kwargs)
+        return _isolated().run(self._answer, messages, stop, run_manager, ensure_config(), **kwargs)
 
     async def _agenerate(
         self,
@@ -235,7 +235,9 @@ class ConstructiveGuard(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return await asyncio.create_task(self._aanswer(messages, stop, run_manager, **kwargs), context=_isolated())
+        outer = ensure_config()
+        return await asyncio.create_task(self._aanswer(messages, stop, run_manager, outer, **kwargs),
+                                         context=_isolated())
 
     def _stream(
         self,
@@ -244,7 +246,7 @@ class ConstructiveGuard(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        outer = ensure_config().get("metadata")  # stream() hands no run manager: the enclosing run's metadata
+        outer = ensure_config()
         context = _isolated()
         chunks = self._answer_stream(messages, stop, run_manager, outer, **kwargs)
         try:
@@ -260,7 +262,7 @@ class ConstructiveGuard(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        outer = ensure_config().get("metadata")
+        outer = ensure_config()
         context = _isolated()
         chunks = self._aanswer_stream(messages, stop, run_manager, outer, **kwargs)
 
@@ -278,11 +280,12 @@ class ConstructiveGuard(BaseChatModel):
         messages: list[BaseMessage],
         stop: list[str] | None = None,
         run_manager: CallbackManagerForLLMRun | None = None,
+        outer: RunnableConfig | None = None,
         **kwargs: Any,
     ) -> ChatResult:
         turn = split_turn(messages)
-        config = _inner_config(run_manager)
-        span = _span(run_manager)
+        config = _inner_config(outer)
+        span = _span(run_manager, outer)
         stop = stop or self.stop
         try:
             with span.current():
@@ -306,11 +309,12 @@ class ConstructiveGuard(BaseChatModel):
         messages: list[BaseMessage],
         stop: list[str] | None = None,
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        outer: RunnableConfig | None = None,
         **kwargs: Any,
     ) -> ChatResult:
         turn = split_turn(messages)
-        config = _inner_config(run_manager)
-        span = _span(run_manager)
+        config = _inner_config(outer)
+        span = _span(run_manager, outer)
         stop = stop or self.stop
         try:
             with span.current():
@@ -334,12 +338,12 @@ class ConstructiveGuard(BaseChatModel):
         messages: list[BaseMessage],
         stop: list[str] | None = None,
         run_manager: CallbackManagerForLLMRun | None = None,
-        outer_metadata: Mapping[str, Any] | None = None,
+        outer: RunnableConfig | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         turn = split_turn(messages)
-        config = _inner_config(run_manager)
-        span = _span(run_manager, outer_metadata)
+        config = _inner_config(outer)
+        span = _span(run_manager, outer)
         stop = stop or self.stop
         try:
             decision = span.call(self._decide, turn, config)
@@ -371,12 +375,12 @@ class ConstructiveGuard(BaseChatModel):
         messages: list[BaseMessage],
         stop: list[str] | None = None,
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        outer_metadata: Mapping[str, Any] | None = None,
+        outer: RunnableConfig | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         turn = split_turn(messages)
-        config = _inner_config(run_manager)
-        span = _span(run_manager, outer_metadata)
+        config = _inner_config(outer)
+        span = _span(run_manager, outer)
         stop = stop or self.stop
         try:
             with span.current():
@@ -662,9 +666,9 @@ def _cut_at_stop(text: str, stop: list[str] | None) -> str:
     return text[:cut]
 
 
-def _span(run_manager: Any, metadata: Mapping[str, Any] | None = None) -> GuardSpan:
-    # stream()/astream() hand no run manager to _stream: then the enclosing run's metadata is passed.
-    return GuardSpan(run_manager.inheritable_metadata if run_manager is not None else metadata)
+def _span(run_manager: Any, outer: RunnableConfig | None = None) -> GuardSpan:
+    # stream()/astream() hand no run manager to _stream: then the enclosing run's metadata is used.
+    return GuardSpan(run_manager.inheritable_metadata if run_manager is not None else (outer or {}).get("metadata"))
 
 
 def _isolated() -> contextvars.Context:
@@ -674,15 +678,21 @@ def _isolated() -> contextvars.Context:
     return context
 
 
-def _inner_config(run_manager: Any) -> RunnableConfig:
-    """Config for the guard's own calls (assessment, graph, app model).
+def _inner_config(outer: RunnableConfig | None) -> RunnableConfig:
+    """Config for the guard's own calls (assessment, graph, app model): no callbacks, hidden from streams.
 
     LangChain callbacks see the guard as one chat-model call: its inner calls get none of the
     caller's handlers, so usage is counted once and ``on_chat_model_start`` fires once. They are
-    traced with OpenTelemetry, nested under the guard's span, and tagged out of message streams.
+    traced with OpenTelemetry, nested under the guard's span. The enclosing run's ``configurable``
+    is kept, so inside a LangGraph node the graph runs as a subgraph (progress events reach the
+    app's ``custom`` stream with ``subgraphs=True``).
     """
     # A manager with no handlers, not an empty list: config merging (e.g. in a binding) drops a falsy list.
-    return {"tags": [_NOSTREAM], "callbacks": CallbackManager(handlers=[])}
+    config: RunnableConfig = {"tags": [_NOSTREAM], "callbacks": CallbackManager(handlers=[])}
+    configurable = (outer or {}).get("configurable")
+    if configurable:
+        config["configurable"] = dict(configurable)
+    return config
 
 
 def _name_of(model: Any) -> str:

@@ -180,6 +180,23 @@ def test_message_streams_show_only_the_answer_not_the_safety_agents(assessment, 
     assert streamed == expected  # no risk-assessor JSON, no duplicate tokens
 
 
+def test_graph_progress_reaches_the_app_stream_through_the_guard():
+    from langgraph.graph import START, MessagesState, StateGraph
+
+    guard, _ = guard_for(HIGH)
+
+    def chat(state):
+        return {"messages": [guard.invoke(state["messages"])]}
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("chat", chat)
+    graph.add_edge(START, "chat")
+    events = [data for _, data in graph.compile().stream({"messages": [HumanMessage("hi")]}, stream_mode="custom",
+                                                         subgraphs=True)]
+    nodes = [e["node"] for e in events]
+    assert nodes[0] == "prepare" and "solve_game" in nodes and nodes[-1] == "finalize"
+
+
 def test_route_rule_boundaries():
     rule = RouteRule()
     base = RiskAssessment.model_validate_json(LOW)
