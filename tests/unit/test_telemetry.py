@@ -290,6 +290,8 @@ def test_interrupt_and_resume_with_graph_builder(traced):
     roots = [next(s for s in g if s.parent is None) for g in groups]
     assert all(r.status.status_code is StatusCode.UNSET for r in roots)  # an interrupt is no error
     assert {r.attributes["gen_ai.conversation.id"] for r in roots} == {"conv-7"}
+    for span in (s for g in groups for s in g if s.name.startswith(("chat ", "invoke_agent "))):
+        assert span.attributes["gen_ai.conversation.id"] == span.attributes["session.id"] == "conv-7", span.name
     assert out["trace"]["trace_id"] in {f"{r.context.trace_id:032x}" for r in roots}
 
 
