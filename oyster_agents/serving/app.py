@@ -13,13 +13,14 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.background import BackgroundTask
 from langchain_core.messages import AIMessage, AIMessageChunk
 
 from oyster_agents.errors import BackendError, DeadlineExceededError, InputError, MalformedOutputError
@@ -85,6 +86,17 @@ class _Slots:
 
     def give(self) -> None:
         self.used -= 1
+
+    def holder(self) -> Callable[[], None]:
+        """A release for one taken slot that gives it back once, however often it is called."""
+        held = [True]
+
+        def release() -> None:
+            if held[0]:
+                held[0] = False
+                self.give()
+
+        return release
 
 
 def _error(error: ApiError, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -192,13 +204,16 @@ def create_app(guard: Any, settings: ServerSettings | None = None) -> FastAPI:
             slots.give()
             raise
         writer = ChunkWriter(completion_id=completion_id, model=settings.model_name, include_usage=chat.include_usage)
-        return StreamingResponse(_events(stream, first, writer, slots, trace_id), media_type="text/event-stream",
-                                 headers={TRACE_HEADER: trace_id, "cache-control": "no-cache"})
+        release = slots.holder()
+        # The background task gives the slot back even when the client left before the body started.
+        return StreamingResponse(_events(stream, first, writer, release, trace_id), media_type="text/event-stream",
+                                 headers={TRACE_HEADER: trace_id, "cache-control": "no-cache"},
+                                 background=BackgroundTask(release))
 
     return app
 
 
-async def _events(stream: AsyncIterator[Any], first: Any, writer: ChunkWriter, slots: _Slots,
+async def _events(stream: AsyncIterator[Any], first: Any, writer: ChunkWriter, release: Callable[[], None],
                   trace_id: str) -> AsyncIterator[str]:
     try:
         chunk = first
@@ -216,7 +231,7 @@ async def _events(stream: AsyncIterator[Any], first: Any, writer: ChunkWriter, s
     except Exception as exc:
         yield error_event(_logged(exc, trace_id))
     finally:
-        slots.give()
+        release()
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
             await aclose()

@@ -207,6 +207,9 @@ def test_concurrency_limit_answers_429():
         assert results[0].status_code == 200
         again = client(base).chat.completions.create(model="oyster", messages=body["messages"])  # a slot is free again
         assert again.choices[0].message.content == APP_REPLY
+        for _ in range(2):  # a finished stream gives its slot back too
+            chunks = list(client(base).chat.completions.create(model="oyster", messages=body["messages"], stream=True))
+            assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == APP_REPLY
 
 
 def test_shutdown_mid_request_finishes_it():
