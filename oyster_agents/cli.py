@@ -21,6 +21,7 @@ EXIT_CODES = """exit codes:
   0    success
   1    runtime failure: a backend down or failing, malformed model output, items that failed
   2    usage or input error: bad arguments, configuration, query or input file
+  3    oyster batch stopped after too many failures in a row
   130  interrupted (Ctrl-C)"""
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
