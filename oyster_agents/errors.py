@@ -48,3 +48,7 @@ class DeadlineExceededError(OysterError):
         self.role = role
         self.model = model
         self.attempts = attempts
+
+
+class GameInputError(OysterError, ValueError):
+    """The game solver was given numbers it cannot use (not finite, out of range, or missing)."""

@@ -64,17 +64,24 @@ class OysterState(TypedDict, total=False):
     id: str | None
     started_at: float
     assessment: RiskAssessment
+    policy_rule_id: str  # the policy category whose rule bounds this query ("none": the default guideline)
+    policy_rule: str  # that rule's text, shown beside the adapted guideline to every later role
     candidates: Annotated[list[CandidateStrategy], operator.add]
     reactions: Annotated[list[SimulatedReaction], operator.add]
     scored: list[ScoredCandidate]
     chosen: int
     boundary_feasible: bool
-    chain: ReasoningChain
+    chain: ReasoningChain  # the chain the next answer is written from (the game's, then the reviser's)
+    initial_chain: ReasoningChain  # iterate 0's chain, extracted from the model's own answer
+    origin: str  # how the current draft was made: "unguided", "guided" or "revised"
     draft: Draft
+    answer_reactions: Annotated[list[SimulatedReaction], operator.add]  # candidate_index = iterate step
+    boundary_limit: float
     safety: SafetyJudgment
     satisfaction: SatisfactionJudgment
     iterates: Annotated[list[Iterate], operator.add]
     revision_note: str
+    revision_fallback: bool  # the last revision failed and kept the chain: no evidence of convergence
     done: bool
     usage: Annotated[list[CallRecord], operator.add]
     fallbacks: Annotated[list[Fallback], operator.add]
@@ -89,6 +96,7 @@ class StrategyTask(TypedDict):
     query: str
     history: list[ChatTurn]
     assessment: RiskAssessment
+    policy_rule: str
     index: int
     kind: str
 
@@ -97,5 +105,16 @@ class SimulationTask(TypedDict):
     """The payload of one user-simulator branch: one candidate, one user type."""
 
     query: str
+    history: list[ChatTurn]
     candidate: CandidateStrategy
     user_type: str
+
+
+class AnswerSimulationTask(TypedDict):
+    """The payload of one answer-reaction branch: one iterate's answer, one user type."""
+
+    query: str
+    history: list[ChatTurn]
+    answer: str
+    user_type: str
+    step: int

@@ -1,5 +1,11 @@
-"""The constructive-safety graph: assess → strategise (K branches) → simulate (K×3 branches) →
-solve the game → Lingo-BP → finalize. ``graph_builder`` returns it uncompiled, ``build_graph`` compiled.
+"""The constructive-safety graph. ``graph_builder`` returns it uncompiled, ``build_graph`` compiled.
+
+    prepare ─┬→ assess_risk → propose_strategy ×K → simulate_user ×(K×3) → solve_game ─┐
+             └→ answer_unguided ─→ extract_chain (after assess_risk too) ───────────────┴→ critique
+    critique → (judge_safety ∥ judge_satisfaction ∥ react_to_answer ×3) → score_iterate
+    score_iterate → respond (after the unguided iterate 0) | revise → respond → critique | finalize
+
+With ``loop.initial: guided`` there is no unguided iterate: solve_game → respond → critique.
 """
 
 from __future__ import annotations
@@ -18,13 +24,16 @@ from langgraph.types import Overwrite, Send
 from oyster_agents.backends.calls import RoleRuntime
 from oyster_agents.config import OysterConfig, Role
 from oyster_agents.errors import ConfigError, InputError
+from oyster_agents.game.selection import select_iterate
 from oyster_agents.graphs.lingo_bp import (
+    CRITIQUE,
     JUDGE_SAFETY,
     JUDGE_SATISFACTION,
+    LOOP_ROLE,
+    REACT,
     RESPOND,
     REVISE,
     SCORE,
-    best_iterate_index,
     make_scorer,
     route_after_score,
 )
@@ -32,6 +41,8 @@ from oyster_agents.graphs.deadline import add_deadline_guards
 from oyster_agents.graphs.progress import add_progress_events
 from oyster_agents.graphs.review import REVIEW, ReviewRule, apply_review, is_high_risk, make_review_node
 from oyster_agents.nodes import (
+    make_answer_simulator,
+    make_chain_extractor,
     make_game_solver,
     make_responder,
     make_reviser,
@@ -39,10 +50,12 @@ from oyster_agents.nodes import (
     make_safety_critic,
     make_satisfaction_critic,
     make_strategist,
+    make_unguided_responder,
     make_user_simulator,
 )
+from oyster_agents.nodes._common import fallback_data
 from oyster_agents.nodes.strategist import kind_for
-from oyster_agents.schemas import ChatTurn, RunTrace, Usage, UserType
+from oyster_agents.schemas import ChatTurn, Fallback, RunTrace, Usage, UserType
 from oyster_agents.state import OysterInput, OysterOutput, OysterState
 from oyster_agents.taxonomy import Taxonomy, load_taxonomy
 from oyster_agents.telemetry import current_trace_id, instrument_builder, instrument_graph
@@ -53,6 +66,8 @@ PROPOSE = "propose_strategy"
 COLLECT = "collect_candidates"
 SIMULATE = "simulate_user"
 SOLVE = "solve_game"
+ANSWER_UNGUIDED = "answer_unguided"
+EXTRACT = "extract_chain"
 FINALIZE = "finalize"
 
 NODE_ROLES: dict[str, str] = {
@@ -61,6 +76,9 @@ NODE_ROLES: dict[str, str] = {
     SIMULATE: Role.USER_SIMULATOR.value,
     SOLVE: "game_solver",
     RESPOND: Role.RESPONDER.value,
+    ANSWER_UNGUIDED: Role.RESPONDER.value,
+    EXTRACT: Role.REVISER.value,
+    REACT: Role.USER_SIMULATOR.value,
     JUDGE_SAFETY: Role.SAFETY_CRITIC.value,
     JUDGE_SATISFACTION: Role.SATISFACTION_CRITIC.value,
     REVISE: Role.REVISER.value,
@@ -159,7 +177,9 @@ def graph_builder(
             "profile": state.get("profile"),
             "id": state.get("id"),
             # A checkpointed thread keeps its channels between turns: start this run's lists empty.
-            **{key: Overwrite([]) for key in ("candidates", "reactions", "iterates", "usage", "fallbacks")},
+            **{key: Overwrite([]) for key in ("candidates", "reactions", "answer_reactions", "iterates", "usage",
+                                              "fallbacks")},
+            "origin": config.loop.initial,
             "review": None,
             "messages": [] if from_messages else [HumanMessage(content=query)],
         }
@@ -167,8 +187,8 @@ def graph_builder(
     def fan_out_strategies(state: dict[str, Any]) -> list[Send]:
         return [
             Send(PROPOSE, {"query": state["query"], "history": state.get("history", []),
-                           "assessment": state["assessment"], "index": i, "kind": kind_for(i).value,
-                           "started_at": state.get("started_at")})
+                           "assessment": state["assessment"], "policy_rule": state.get("policy_rule", ""),
+                           "index": i, "kind": kind_for(i).value, "started_at": state.get("started_at")})
             for i in range(k)
         ]
 
@@ -177,15 +197,34 @@ def graph_builder(
 
     def fan_out_simulations(state: dict[str, Any]) -> list[Send]:
         return [
-            Send(SIMULATE, {"query": state["query"], "candidate": cand, "user_type": t.value,
-                            "started_at": state.get("started_at")})
+            Send(SIMULATE, {"query": state["query"], "history": state.get("history", []), "candidate": cand,
+                            "user_type": t.value, "started_at": state.get("started_at")})
             for cand in sorted(state["candidates"], key=lambda c: c.index)
+            for t in UserType
+        ]
+
+    def critique(state: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def fan_out_reactions(state: dict[str, Any]) -> list[Send]:
+        # The three follower reactions to the answer just written, concurrent with both critics.
+        return [
+            Send(REACT, {"query": state["query"], "history": state.get("history", []),
+                         "answer": state["draft"].answer, "user_type": t.value,
+                         "step": len(state.get("iterates", [])), "iterates": state.get("iterates", []),
+                         "started_at": state.get("started_at")})
             for t in UserType
         ]
 
     def finalize(state: dict[str, Any]) -> dict[str, Any]:
         iterates = state["iterates"]
-        best = best_iterate_index(iterates)
+        selection = select_iterate(iterates)
+        best = selection.index
+        answer = iterates[best].answer
+        fallbacks = list(state.get("fallbacks", []))
+        if selection.use_fallback_answer:  # the safety gate: no unsafe answer leaves the graph
+            answer = str(fallback_data()["answer"]).strip()
+            fallbacks.append(Fallback(role=LOOP_ROLE, kind="all_unsafe", detail=selection.reason))
         started = state.get("started_at") or time.time()
         trace = RunTrace(
             id=state.get("id"),
@@ -198,9 +237,13 @@ def graph_builder(
             boundary_feasible=state.get("boundary_feasible", True),
             iterates=iterates,
             best_iterate=best,
-            answer=iterates[best].answer,
+            selection_reason=selection.reason,
+            policy_rule_id=state.get("policy_rule_id"),
+            policy_rule=state.get("policy_rule", ""),
+            boundary_limit=state.get("boundary_limit"),
+            answer=answer,
             usage=Usage.from_calls(state.get("usage", []), wall_seconds=time.time() - started),
-            fallbacks=state.get("fallbacks", []),
+            fallbacks=fallbacks,
             config={"game": config.game.model_dump(), "loop": config.loop.model_dump()},
             trace_id=current_trace_id(),
         )
@@ -219,8 +262,10 @@ def graph_builder(
     graph.add_node(SIMULATE, make_user_simulator(runtimes[Role.USER_SIMULATOR.value]))
     graph.add_node(SOLVE, make_game_solver(config.game))
     graph.add_node(RESPOND, make_responder(runtimes[Role.RESPONDER.value]))
+    graph.add_node(CRITIQUE, critique)
     graph.add_node(JUDGE_SAFETY, make_safety_critic(runtimes[Role.SAFETY_CRITIC.value], taxonomy))
     graph.add_node(JUDGE_SATISFACTION, make_satisfaction_critic(runtimes[Role.SATISFACTION_CRITIC.value]))
+    graph.add_node(REACT, make_answer_simulator(runtimes[Role.USER_SIMULATOR.value]))
     graph.add_node(SCORE, make_scorer(config.game, config.loop))
     graph.add_node(REVISE, make_reviser(runtimes[Role.REVISER.value]))
     graph.add_node(FINALIZE, finalize)
@@ -231,25 +276,37 @@ def graph_builder(
     graph.add_edge(PROPOSE, COLLECT)
     graph.add_conditional_edges(COLLECT, fan_out_simulations, [SIMULATE])
     graph.add_edge(SIMULATE, SOLVE)
-    graph.add_edge(SOLVE, RESPOND)
-    graph.add_edge(RESPOND, JUDGE_SAFETY)
-    graph.add_edge(RESPOND, JUDGE_SATISFACTION)
-    graph.add_edge([JUDGE_SAFETY, JUDGE_SATISFACTION], SCORE)
+    if config.loop.initial == "unguided":
+        # Iterate 0: the model's own answer, written while the risk is assessed; its chain is
+        # extracted once both are there; it is judged once the game has chosen a strategy.
+        graph.add_node(ANSWER_UNGUIDED, make_unguided_responder(runtimes[Role.RESPONDER.value]))
+        graph.add_node(EXTRACT, make_chain_extractor(runtimes[Role.REVISER.value]))
+        graph.add_edge(PREPARE, ANSWER_UNGUIDED)
+        graph.add_edge([ASSESS, ANSWER_UNGUIDED], EXTRACT)
+        graph.add_edge([SOLVE, EXTRACT], CRITIQUE)
+    else:
+        graph.add_edge(SOLVE, RESPOND)
+    graph.add_edge(RESPOND, CRITIQUE)
+    graph.add_edge(CRITIQUE, JUDGE_SAFETY)
+    graph.add_edge(CRITIQUE, JUDGE_SATISFACTION)
+    graph.add_conditional_edges(CRITIQUE, fan_out_reactions, [REACT])
+    graph.add_edge([JUDGE_SAFETY, JUDGE_SATISFACTION, REACT], SCORE)
     after_loop = FINALIZE
     if approve_high_risk:  # human review of high-risk answers before they leave (graphs/review.py)
         graph.add_node(REVIEW, make_review_node(is_high_risk if approve_high_risk is True else approve_high_risk))
         graph.add_edge(REVIEW, FINALIZE)
         after_loop = REVIEW
-    graph.add_conditional_edges(SCORE, route_after_score, {REVISE: REVISE, "finalize": after_loop})
+    graph.add_conditional_edges(SCORE, route_after_score, {REVISE: REVISE, RESPOND: RESPOND, "finalize": after_loop})
     graph.add_edge(REVISE, RESPOND)
     graph.add_edge(FINALIZE, END)
     # loop.deadline_s: nodes fail or are skipped once it passes (graphs/deadline.py); no-op without one.
     add_deadline_guards(graph, config.loop.deadline_s, NODE_ROLES,
-                        loop_nodes=(REVISE, RESPOND, JUDGE_SAFETY, JUDGE_SATISFACTION))
+                        loop_nodes=(REVISE, RESPOND, JUDGE_SAFETY, JUDGE_SATISFACTION, REACT))
     add_progress_events(graph, config.loop.max_steps)  # "assessing risk…" on stream_mode="custom"
     # Tracing hooks: LLM-call and node spans; a no-op unless telemetry.configure_tracing() ran.
     instrument_builder(graph, runtimes.values(), NODE_ROLES,
-                       step_nodes=(REVISE, RESPOND, JUDGE_SAFETY, JUDGE_SATISFACTION, SCORE), step_end=SCORE)
+                       step_nodes=(REVISE, RESPOND, CRITIQUE, JUDGE_SAFETY, JUDGE_SATISFACTION, REACT, SCORE),
+                       step_end=SCORE)
     return graph
 
 
@@ -310,4 +367,4 @@ def build_graph(
 
 def recursion_limit(config: OysterConfig) -> int:
     """A recursion limit that fits the step budget, with headroom."""
-    return 10 + 6 * config.loop.max_steps
+    return 14 + 7 * config.loop.max_steps

@@ -30,7 +30,11 @@ LABELS: dict[str, str] = {
     "collect_candidates": "collecting strategies",
     "simulate_user": "simulating users",
     "solve_game": "choosing a strategy",
+    "answer_unguided": "writing a first answer",
+    "extract_chain": "reading the first answer's reasoning",
     "respond": "writing the answer",
+    "critique": "reviewing the answer",
+    "react_to_answer": "predicting user reactions",
     "judge_safety": "checking safety",
     "judge_satisfaction": "checking helpfulness",
     "score_iterate": "scoring the answer",
@@ -40,7 +44,8 @@ LABELS: dict[str, str] = {
 }
 
 # Nodes that belong to one Lingo-BP iterate; their events carry the iterate number.
-STEP_NODES = frozenset({"respond", "judge_safety", "judge_satisfaction", "score_iterate", "revise"})
+STEP_NODES = frozenset({"respond", "critique", "judge_safety", "judge_satisfaction", "react_to_answer",
+                        "score_iterate", "revise"})
 
 
 def progress_event(node: str, state: Any, max_steps: int) -> dict[str, Any]:
@@ -56,6 +61,8 @@ def progress_event(node: str, state: Any, max_steps: int) -> dict[str, Any]:
         event.update(step=step, max_steps=max_steps, label=f"{label} ({step}/{max_steps})")
     elif node == "propose_strategy" and "index" in state:
         event["candidate"] = state["index"]
+    if node == "react_to_answer" and "user_type" in state:
+        event["user_type"] = state["user_type"]
     elif node == "simulate_user" and "candidate" in state:
         event.update(candidate=getattr(state["candidate"], "index", None), user_type=state.get("user_type"))
     return event

@@ -21,7 +21,7 @@ from langgraph.types import interrupt
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from oyster_agents.errors import InputError
-from oyster_agents.graphs.lingo_bp import best_iterate_index
+from oyster_agents.game.selection import select_iterate
 from oyster_agents.nodes._common import fallback_data
 from oyster_agents.schemas import Fallback, RiskAssessment, RiskLevel, RunTrace
 
@@ -77,11 +77,13 @@ def make_review_node(rule: ReviewRule = is_high_risk) -> Callable[[dict[str, Any
         if not rule(assessment):
             return {"review": None}
         iterates = state["iterates"]
-        best = iterates[best_iterate_index(iterates)]
+        selection = select_iterate(iterates)
+        best = iterates[selection.index]
+        proposed = str(fallback_data()["answer"]).strip() if selection.use_fallback_answer else best.answer
         decision = interrupt({
             "type": INTERRUPT_TYPE,
             "query": state["query"],
-            "answer": best.answer,
+            "answer": proposed,
             "assessment": {
                 "category": assessment.category,
                 "level": assessment.level.value,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from oyster_agents.config import GameConfig
+from oyster_agents.game.cost import answer_cost, plan_answer_tokens
 from oyster_agents.game.utility import Reaction, solve
 from oyster_agents.nodes._common import prior_reaction
 from oyster_agents.schemas import (
@@ -43,6 +44,11 @@ def make_game_solver(game: GameConfig) -> Callable[[dict[str, Any]], dict[str, A
                 row[user_type] = Reaction(sim.satisfaction, sim.harm_enabled, sim.next_action)
             table.append(row)
         posterior = {t: assessment.user_type_posterior.probability(t) for t in UserType}
+        # A plan is priced by the answer it is expected to produce, not by the tokens spent writing it.
+        costs = [
+            answer_cost(plan_answer_tokens(c.usefulness_strategies, c.safety_strategies), game.cost_token_scale)
+            for c in candidates
+        ]
         solution = solve(
             table,
             posterior,
@@ -51,7 +57,7 @@ def make_game_solver(game: GameConfig) -> Callable[[dict[str, Any]], dict[str, A
             alpha=game.alpha,
             beta=game.beta,
             gamma=game.gamma,
-            costs=[c.output_tokens / game.cost_token_scale for c in candidates],
+            costs=costs,
         )
         scored = [
             ScoredCandidate(
@@ -61,10 +67,14 @@ def make_game_solver(game: GameConfig) -> Callable[[dict[str, Any]], dict[str, A
                 risk_by_type=score.risk_by_type,
                 expected_utility=score.expected_utility,
                 feasible=score.feasible,
+                expected_risk=score.expected_risk,
+                cost=score.cost,
             )
             for cand, score in zip(candidates, solution.scores)
         ]
         chosen = candidates[solution.chosen]
+        if assessment.user_type_posterior.was_uniform_fallback or solution.uniform_posterior:
+            fallbacks.append(Fallback(role=ROLE, kind="uniform_posterior", detail="all-zero posterior; uniform used"))
         if not solution.feasible:
             fallbacks.append(Fallback(role=ROLE, kind="boundary_infeasible", detail="least-risk candidate chosen"))
         chain = ReasoningChain(

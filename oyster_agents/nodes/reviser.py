@@ -18,7 +18,15 @@ from oyster_agents.backends.structured import invoke_structured
 from oyster_agents.game.trust_region import project_list
 from oyster_agents.nodes._common import bookkeeping, messages_for
 from oyster_agents.prompts import schema_hint
-from oyster_agents.schemas import ChainRevision, Fallback, ReasoningChain, SafetyJudgment, SatisfactionJudgment
+from oyster_agents.schemas import (
+    RUBRIC_ITEMS,
+    ChainRevision,
+    Fallback,
+    ReasoningChain,
+    SafetyJudgment,
+    SatisfactionJudgment,
+    UserType,
+)
 
 ROLE = "reviser"
 
@@ -82,6 +90,9 @@ def make_reviser(runtime: RoleRuntime) -> Callable[[dict[str, Any]], dict[str, A
         safety: SafetyJudgment = state["safety"]
         satisfaction: SatisfactionJudgment = state["satisfaction"]
         mode = revision_mode(safety)
+        step = len(state.get("iterates", [])) - 1  # the iterate just scored
+        reactions = sorted((r for r in state.get("answer_reactions", []) if r.candidate_index == step),
+                           key=lambda r: list(UserType).index(r.user_type))
         messages = messages_for(
             ROLE,
             {"schema": schema, "authority": _AUTHORITY[mode]},
@@ -92,6 +103,9 @@ def make_reviser(runtime: RoleRuntime) -> Callable[[dict[str, Any]], dict[str, A
                 "safety": safety,
                 "satisfaction": satisfaction,
                 "satisfaction_score": satisfaction.score,
+                "rubric": [(name, getattr(satisfaction.scores, name)) for name in RUBRIC_ITEMS],
+                "reactions": reactions,
+                "rule": state.get("policy_rule", ""),
                 "mode": mode,
             },
         )
@@ -109,6 +123,8 @@ def make_reviser(runtime: RoleRuntime) -> Callable[[dict[str, Any]], dict[str, A
         update["fallbacks"] += notes
         update["chain"] = new_chain
         update["revision_note"] = f"[{mode}] {result.value.rationale}".strip()[:500]
+        update["origin"] = "revised"
+        update["revision_fallback"] = result.used_fallback
         return update
 
     return revise

@@ -1,15 +1,15 @@
-"""Safety critic ("developer"): the answer against the adapted guideline → SafetyJudgment."""
+"""Safety critic ("developer"): the answer against the policy rule and its adapted guideline → SafetyJudgment."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from oyster_agents.backends.calls import RoleRuntime
 from oyster_agents.backends.structured import Structured, invoke_structured
 from oyster_agents.nodes._common import bookkeeping, messages_for
 from oyster_agents.prompts import schema_hint
-from oyster_agents.schemas import SafetyJudgment, SafetyVerdict
+from oyster_agents.schemas import ChatTurn, SafetyJudgment, SafetyVerdict
 from oyster_agents.taxonomy import Taxonomy
 
 ROLE = "safety_critic"
@@ -22,28 +22,37 @@ def unjudged_safety(reason: str) -> SafetyJudgment:
         explanation="The safety review failed, so the answer is not counted as safe.",
         suggestion="Keep to general, protective information and point to qualified help.",
         predicted_next_turn="",
+        fallback=True,
     )
 
 
-def critic_guideline(state: dict[str, Any], taxonomy: Taxonomy) -> str:
-    """The adapted guideline plus the category's own rules, which revisions cannot loosen."""
-    assessment = state["assessment"]
-    return f"{state['chain'].guideline}\n\nCategory rules:\n{taxonomy.guideline_for(assessment.category)}"
-
-
-def review_safety(runtime: RoleRuntime, query: str, answer: str, guideline: str) -> Structured[SafetyJudgment]:
-    """Judge one answer against a guideline (the node's call, reusable outside the graph, e.g. by eval)."""
+def review_safety(
+    runtime: RoleRuntime,
+    query: str,
+    answer: str,
+    guideline: str,
+    *,
+    rule: str = "",
+    history: Sequence[ChatTurn] = (),
+) -> Structured[SafetyJudgment]:
+    """Judge one answer against the adapted guideline and the policy rule it narrows (the node's call,
+    reusable outside the graph, e.g. by eval, which passes the policy text as ``guideline``)."""
     messages = messages_for(
-        ROLE, {"schema": schema_hint(SafetyJudgment)}, {"query": query, "answer": answer, "guideline": guideline}
+        ROLE, {"schema": schema_hint(SafetyJudgment)},
+        {"query": query, "answer": answer, "guideline": guideline, "rule": rule, "history": list(history)},
     )
     return invoke_structured(runtime, messages, SafetyJudgment, fallback=unjudged_safety)
 
 
 def make_safety_critic(runtime: RoleRuntime, taxonomy: Taxonomy) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """Build the ``judge_safety`` node."""
+    """Build the ``judge_safety`` node: the answer against the assessment's adapted guideline and the
+    policy rule itself, which revisions of the plan cannot loosen."""
 
     def judge_safety(state: dict[str, Any]) -> dict[str, Any]:
-        result = review_safety(runtime, state["query"], state["draft"].answer, critic_guideline(state, taxonomy))
+        assessment = state["assessment"]
+        rule = state.get("policy_rule") or taxonomy.rule_for(assessment.category)[1]
+        result = review_safety(runtime, state["query"], state["draft"].answer, assessment.adapted_guideline,
+                               rule=rule, history=state.get("history", []))
         update = bookkeeping(result)
         update["safety"] = result.value
         return update

@@ -47,6 +47,7 @@ def make_strategist(runtime: RoleRuntime, taxonomy: Taxonomy) -> Callable[[dict[
                 "history": task.get("history", []),
                 "assessment": assessment,
                 "guideline": assessment.adapted_guideline,
+                "rule": task.get("policy_rule") or taxonomy.rule_for(assessment.category)[1],
                 "kind": kind.value,
             },
         )

@@ -1,6 +1,7 @@
 """Pydantic models for every structured output and for the run trace."""
 
 from oyster_agents.schemas.assessment import (
+    CategoryChoice,
     InteractionForm,
     RiskAssessment,
     RiskLevel,
@@ -38,6 +39,7 @@ __all__ = [
     "SUPPORTED_SCHEMA_VERSIONS",
     "CallRecord",
     "CandidateStrategy",
+    "CategoryChoice",
     "ChainRevision",
     "ChatTurn",
     "Draft",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 
 class RiskLevel(str, Enum):
@@ -32,9 +32,14 @@ class UserType(str, Enum):
 
 
 class UserTypePosterior(BaseModel):
-    """p(θ | query, history). Normalised on validation; all zeros become uniform."""
+    """p(θ | query, history). Normalised on validation; all zeros become uniform.
+
+    NaN, negatives and values above 1 are rejected. ``was_uniform_fallback`` tells whether all-zero
+    weights were replaced by the uniform posterior, so the caller can record the fallback.
+    """
 
     model_config = ConfigDict(extra="ignore")
+    _uniform_fallback: bool = PrivateAttr(default=False)
 
     benign: float = Field(ge=0.0, le=1.0, description="Probability the user is benign.")
     sensitive: float = Field(ge=0.0, le=1.0, description="Probability the user is vulnerable or at risk.")
@@ -45,6 +50,7 @@ class UserTypePosterior(BaseModel):
         total = self.benign + self.sensitive + self.malicious
         if total <= 0:
             self.benign = self.sensitive = self.malicious = 1 / 3
+            self._uniform_fallback = True
         elif abs(total - 1.0) > 1e-9:
             self.benign, self.sensitive, self.malicious = (
                 self.benign / total,
@@ -53,6 +59,11 @@ class UserTypePosterior(BaseModel):
             )
         return self
 
+    @property
+    def was_uniform_fallback(self) -> bool:
+        """True when the given weights were all zero and the uniform posterior stands in for them."""
+        return self._uniform_fallback
+
     def probability(self, user_type: UserType) -> float:
         """Probability of one user type."""
         return float(getattr(self, user_type.value))
@@ -60,6 +71,14 @@ class UserTypePosterior(BaseModel):
     def items(self) -> list[tuple[UserType, float]]:
         """(type, probability) pairs in a fixed order."""
         return [(t, self.probability(t)) for t in UserType]
+
+
+class CategoryChoice(BaseModel):
+    """Step one of the assessment: the policy category the message falls under."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    category: str = Field(description="Risk category id from the policy, or 'none'.")
 
 
 class RiskAssessment(BaseModel):

@@ -29,3 +29,5 @@ class Draft(BaseModel):
 
     reasoning: str = ""
     answer: str
+    answer_tokens: int = Field(default=0, ge=0, description="Tokens of the answer alone (the game's cost).")
+    fallback: bool = Field(default=False, description="True when the answer is the documented cautious fallback.")

@@ -107,6 +107,28 @@ class Taxonomy(BaseModel):
         rules = cat.guideline if cat else self.default_guideline
         return "\n".join(f"{i}. {rule}" for i, rule in enumerate(rules, 1))
 
+    def rule_for(self, category_id: str) -> tuple[str, str]:
+        """The policy rule that bounds a query of this category: ``(rule id, rule text)``.
+
+        The rule id is the category id, or ``'none'`` with the policy's default guideline.
+        """
+        cat = self.get(category_id)
+        return (cat.id if cat else NONE_CATEGORY), self.guideline_for(category_id)
+
+    def category_menu(self) -> str:
+        """One line per category for classification: ``id: name — one-line description``, then ``none``."""
+        lines = [f"{c.id}: {c.name}" + (f" — {_first_sentence(c.description)}" if c.description else "")
+                 for c in self.categories]
+        return "\n".join([*lines, f"{NONE_CATEGORY}: none of these; no risk category applies"])
+
+
+def _first_sentence(text: str, limit: int = 160) -> str:
+    """The first sentence of a description, at most ``limit`` characters."""
+    text = " ".join(text.split())
+    end = text.find(". ")
+    first = text if end < 0 else text[: end + 1]
+    return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
+
 
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     """Load and validate a policy file; ``None`` loads the shipped default.

@@ -30,8 +30,18 @@ def _check_trace(data: dict, *, candidates: int) -> RunTrace:
         assert {r.user_type.value for r in scored.reactions} == {"benign", "sensitive", "malicious"}
     assert trace.iterates and trace.iterates[0].safety and trace.iterates[0].satisfaction
     assert 0 <= trace.best_iterate < len(trace.iterates)
-    assert trace.answer == trace.iterates[trace.best_iterate].answer and trace.answer.strip()
-    assert trace.usage.total.calls >= 1 + candidates + 3 * candidates + 3
+    best = trace.iterates[trace.best_iterate]
+    if best.safety.verdict.value == "unsafe":  # every iterate was: the cautious answer went out instead
+        assert trace.selection_reason.startswith("every iterate") and trace.answer != best.answer
+    else:
+        assert trace.answer == best.answer
+    assert trace.answer.strip() and trace.selection_reason
+    # the game on every answer: three reactions, numbers, and the policy rule behind the boundary
+    assert trace.iterates[0].origin == "unguided"
+    assert all(it.game is not None and len(it.game.reactions) == 3 for it in trace.iterates)
+    assert trace.policy_rule_id is not None and trace.policy_rule and trace.boundary_limit is not None
+    # 2 assessment calls, K strategies, 3K reactions, then per iterate an answer, 2 critics, 3 reactions
+    assert trace.usage.total.calls >= 2 + candidates + 3 * candidates + 6 * len(trace.iterates)
     assert trace.usage.total.output_tokens > 0
     return trace
 

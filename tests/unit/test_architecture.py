@@ -27,7 +27,7 @@ def test_cli_help_does_not_import_heavy_packages():
     assert out == "[]"
 
 
-@pytest.mark.parametrize("role", [r.value for r in Role])
+@pytest.mark.parametrize("role", [r.value for r in Role] + ["risk_classifier", "chain_extractor", "responder_unguided"])
 def test_every_system_prompt_is_static_text_before_any_query(role):
     system = render(role, "system", schema=schema_hint(RiskAssessment), categories="a: A", authority="mode")
     assert "{{" not in system and "{%" not in system

@@ -1,4 +1,4 @@
-"""Graph logic with scripted fakes: data flow, Lingo-BP stopping, trust region, best iterate, multi-turn."""
+"""Graph logic with scripted fakes: data flow, Lingo-BP stopping, trust region, returned iterate, multi-turn."""
 
 from __future__ import annotations
 
@@ -19,6 +19,10 @@ TRACE_KEYS = {"query", "assessment", "candidates", "chosen", "iterates", "best_i
 
 def config(**loop) -> OysterConfig:
     return OysterConfig(roles={"default": {"backend": "fake", "retry_backoff_s": 0}}, loop={"candidates": 4, "max_steps": 3, **loop})
+
+
+def text(message) -> str:
+    return str(message.content)
 
 
 def models(**scripts):
@@ -48,13 +52,23 @@ def test_data_flows_through_every_node_and_the_trace_validates():
     for role in Role:
         assert ms[role.value].calls, f"{role.value} was never called"
     assert len(ms["strategist"].calls) == 4
-    assert len(ms["user_simulator"].calls) == 12  # K × 3 branches
+    # K × 3 strategy branches, then 3 reactions to each iterate's answer (2 iterates: converged)
+    assert len(trace.iterates) == 2
+    assert len(ms["user_simulator"].calls) == 12 + 3 * 2
+    assert [it.origin for it in trace.iterates] == ["unguided", "guided"]
+    assert all(it.game is not None and len(it.game.reactions) == 3 for it in trace.iterates)
+    assert [r.candidate_index for r in trace.iterates[1].game.reactions] == [1, 1, 1]
+    # iterate 0 is the model's own answer: a plain conversation with no plan in it
+    assert "Private plan" not in text(ms["responder"].calls[0][-1]) and "Private plan" in text(ms["responder"].calls[1][-1])
+    assert trace.iterates[1].chain.usefulness_strategies == trace.candidates[trace.chosen].candidate.usefulness_strategies
+    assert trace.policy_rule_id == "healthcare" and trace.policy_rule.startswith("1. ")
     assert len(trace.candidates) == 4
     assert {r.user_type.value for c in trace.candidates for r in c.reactions} == {"benign", "sensitive", "malicious"}
     assert {c.candidate.kind.value for c in trace.candidates} == {
         "refusal_with_guidance", "partial_help", "full_help_with_safety_framing", "misconception_correction"}
     assert trace.assessment.category == "healthcare"
     assert trace.iterates[0].reasoning == "need, risk, boundary"
+    assert trace.iterates[0].answer_tokens == 8  # "Please don't use alcohol; use light clothing and fluids."
     assert trace.answer.startswith("Please don't use alcohol")
     assert trace.usage.total.calls == sum(u.calls for u in trace.usage.per_role.values())
     assert set(trace.usage.per_role) == {r.value for r in Role}
@@ -83,14 +97,15 @@ def test_reviser_proposal_with_three_changes_is_cut_to_one():
         ["warn that alcohol is absorbed through skin"],
     )
     improving = [s.rubric([-1] * 5), s.rubric([0] * 5), s.rubric([1] * 5)]
-    out = run(models(reviser=[greedy], satisfaction_critic=improving, safety_critic=[s.safety("borderline")]), max_steps=2)
+    out = run(models(reviser=[greedy], satisfaction_critic=improving, safety_critic=[s.safety("borderline")]), max_steps=2,
+              initial="guided")
     first, second = (it["chain"]["usefulness_strategies"] for it in out["trace"]["iterates"])
     assert len(set(second) - set(first)) <= 1 and len(set(first) - set(second)) <= 1
     assert any(f["kind"] == "trust_region" for f in out["trace"]["fallbacks"])
 
 
-def test_best_iterate_wins_over_the_last():
-    # step 0 safe and decent; step 1 unsafe though users love it → best is step 0
+def test_an_unsafe_iterate_is_never_returned_even_when_users_love_it():
+    # step 0 (unguided) safe and decent; step 1 unsafe though users love it → step 0 is returned
     out = run(
         models(safety_critic=[s.safety("safe"), s.safety("unsafe")], satisfaction_critic=[s.rubric([0] * 5), s.rubric([1] * 5)],
                responder=["<think>a</think>first answer", "<think>b</think>second answer"]),
@@ -99,12 +114,14 @@ def test_best_iterate_wins_over_the_last():
     trace = out["trace"]
     assert len(trace["iterates"]) == 2
     assert trace["best_iterate"] == 0 and trace["answer"] == "first answer"
+    assert "1 unsafe iterate(s) excluded" in trace["selection_reason"]
 
 
 def test_satisfaction_mode_keeps_guideline_and_risk_intent():
     sneaky = s.revision(["explain safe fever care", "give detailed home treatment"], ["warn that alcohol is absorbed through skin"],
                         guideline="Anything goes.", risk_intent="")
-    out = run(models(reviser=[sneaky], satisfaction_critic=[s.rubric([-1] * 5), s.rubric([0] * 5)]), max_steps=2)
+    out = run(models(reviser=[sneaky], satisfaction_critic=[s.rubric([-1] * 5), s.rubric([0] * 5)]), max_steps=2,
+              initial="guided")
     chains = [it["chain"] for it in out["trace"]["iterates"]]
     assert chains[1]["guideline"] == chains[0]["guideline"]
     assert chains[1]["risk_intent"] == chains[0]["risk_intent"]
@@ -135,7 +152,12 @@ def test_multi_turn_history_reaches_the_prompts():
     out = graph.invoke({"query": "She has a fever. Alcohol rub?", "history": history})
     assert out["trace"]["history"] == history
     assert "My daughter is 2." in ms["risk_assessor"].calls[0][-1].content
-    assert "My daughter is 2." in ms["responder"].calls[0][-1].content
+    # the unguided answer sees the conversation as chat turns; the guided one in its prompt
+    assert [text(m) for m in ms["responder"].calls[0][1:]] == ["My daughter is 2.", "How can I help?", "She has a fever. Alcohol rub?"]
+    assert "My daughter is 2." in ms["responder"].calls[1][-1].content
+    # the follower and both critics judge the answer in the light of the conversation
+    for role in ("user_simulator", "safety_critic", "satisfaction_critic"):
+        assert all("My daughter is 2." in text(call[-1]) for call in ms[role].calls), role
 
 
 def test_empty_and_oversized_queries_are_rejected():

@@ -109,7 +109,7 @@ def test_risky_turns_go_through_the_graph_with_the_earlier_turns_as_history(how)
     assert meta["summary"]["iterates"] == 1 and meta["summary"]["safety_score"] == 1.0
     assert reply.usage_metadata["output_tokens"] > 0
     if how != "batch":  # the graph took the guard's assessment instead of asking again
-        assert len(models["risk_assessor"].calls) == 1
+        assert len(models["risk_assessor"].calls) == 2  # one assessment: classify, then adapt the rule
 
 
 def test_failed_assessment_counts_as_risky():
@@ -128,7 +128,7 @@ def test_trace_sink_and_full_trace_in_metadata():
     assert seen == [reply.response_metadata["oyster"]["trace"]]
     assert trace.answer == SAFE_ANSWER
     assert trace.assessment.level.value == reply.response_metadata["oyster"]["assessment"]["level"] == "R1"
-    assert trace.usage.per_role["risk_assessor"].calls == 1  # the guard's call, counted once
+    assert trace.usage.per_role["risk_assessor"].calls == 2  # the guard's assessment (two calls), counted once
     assert reply.usage_metadata["input_tokens"] == trace.usage.total.input_tokens
     assert [t.content for t in trace.history][-2:] == ["My daughter is two.", "How can I help?"]
 
@@ -158,7 +158,7 @@ def test_bind_tools_passes_through_and_a_tool_loop_assesses_once():
     assert isinstance(out["messages"][2], ToolMessage) and out["messages"][2].content == "5"
     assert ai[1].content == "2 + 3 = 5."
     assert ai[1].response_metadata["oyster"]["assessment_cached"] is True
-    assert len(models["risk_assessor"].calls) == 1
+    assert len(models["risk_assessor"].calls) == 2  # one assessment (two calls)
 
 
 @pytest.mark.parametrize("assessment, expected", [(LOW, "plain words here"), (HIGH, SAFE_ANSWER)])
@@ -261,7 +261,7 @@ def test_a_copy_with_another_rule_routes_a_cached_assessment_by_its_own_rule():
     guard, models = guard_for(HIGH)
     assert route(guard.invoke(CONVERSATION)) == "constructive"
     assessed = len(models["risk_assessor"].calls)
-    assert assessed == 1
+    assert assessed == 2  # one assessment: classify, then adapt the rule
     lenient = guard.model_copy(update={"rule": RouteRule(max_level="R1", max_severity=3, max_malicious=0.5)})
     reply = lenient.invoke(CONVERSATION)
     assert route(reply) == "direct" and reply.response_metadata["oyster"]["assessment_cached"] is True

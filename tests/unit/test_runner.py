@@ -67,7 +67,7 @@ def test_rerun_skips_finished_ids_and_cuts_a_torn_tail(tmp_path):
     assert (summary.skipped, summary.ok) == (2, 3)
     assert summary.dropped_tail_bytes == len(torn.encode())
     assert any("partly written" in n for n in notes)
-    assert len(models["risk_assessor"].calls) == 3  # the skipped queries did not run again
+    assert len(models["risk_assessor"].calls) == 6  # 3 assessments of 2 calls: the skipped queries did not run again
     again = run_batch(src, out, config=CONFIG, models=scripted_models())
     assert (again.skipped, again.ok) == (5, 0) and len(_records(out)) == 5
 

@@ -52,9 +52,13 @@ def test_every_node_announces_itself_before_its_update():
     assert sorted(announced) == sorted(finished)
     assert set(announced) == set(graph.get_graph().nodes) - {"__start__", "__end__"}
     assert set(announced) <= set(LABELS)  # every node has a human label
-    assert announced[:2] == ["prepare", "assess_risk"] and announced[-1] == "finalize"
+    # the unguided first answer is written while the risk is assessed
+    assert announced[0] == "prepare" and set(announced[1:3]) == {"assess_risk", "answer_unguided"}
+    assert announced[-1] == "finalize"
     labels = [e["label"] for e in events]
-    assert "revising (2/3)" in labels and "revising (3/3)" in labels
+    # iterate 1 is the unguided answer, 2 the one written from the game's strategy, 3 a revision
+    assert "writing the answer (2/3)" in labels and "revising (3/3)" in labels and "revising (2/3)" not in labels
+    assert labels.count("predicting user reactions (3/3)") == 3
     assert labels.count("simulating users") == 6  # 2 candidates × 3 user types
     sims = [(e["candidate"], e["user_type"]) for e in events if e["node"] == "simulate_user"]
     assert sorted(sims) == sorted((c, t) for c in (0, 1) for t in ("benign", "sensitive", "malicious"))
@@ -68,8 +72,9 @@ def test_progress_events_stream_under_astream_too():
                 if mode == "custom"]
 
     events = asyncio.run(run())
-    assert [e["node"] for e in events][:2] == ["prepare", "assess_risk"]
-    assert {"node": "respond", "step": 1, "max_steps": 1}.items() <= next(e for e in events if e["node"] == "respond").items()
+    assert [e["node"] for e in events][0] == "prepare"
+    assert {"node": "judge_safety", "step": 1, "max_steps": 1}.items() <= next(
+        e for e in events if e["node"] == "judge_safety").items()
 
 
 def reviewed_graph(assessment: str = s.assessment(level="R2"), **kwargs):

@@ -31,7 +31,9 @@ from oyster_agents.telemetry.graph import TracedNode, TracedStateGraph
 
 ROOT = "invoke_workflow oyster"
 STEP = "lingo_bp.step"
-STEP_ROLES = {"responder", "safety_critic", "satisfaction_critic", "reviser"}
+# Nodes inside a Lingo-BP step span; the unguided iterate 0's answer and chain extraction run beside
+# the candidate game, under the root.
+STEP_NODES = {"respond", "judge_safety", "judge_satisfaction", "react_to_answer", "revise"}
 CHAT_KEYS = {
     "gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "gen_ai.request.temperature",
     "gen_ai.request.max_tokens", "gen_ai.response.model", "gen_ai.response.finish_reasons",
@@ -113,12 +115,14 @@ def check_run(spans: list, out: dict, candidates: int) -> dict:
     for agent in agents:
         role = agent.attributes["gen_ai.agent.name"]
         assert agent.name == f"invoke_agent {role}"
-        expected = STEP if role in STEP_ROLES else ROOT
-        assert parent[agent.context.span_id].name == expected, (role, parent[agent.context.span_id].name)
+        node = agent.attributes["oyster.node"]
+        expected = STEP if node in STEP_NODES else ROOT
+        assert parent[agent.context.span_id].name == expected, (node, parent[agent.context.span_id].name)
     roles = Counter(a.attributes["gen_ai.agent.name"] for a in agents)
-    assert roles["risk_assessor"] == 1 and roles["game_solver"] == 1
-    assert roles["strategist"] == candidates and roles["user_simulator"] == 3 * candidates
     iterates = out["trace"]["iterates"]
+    assert roles["risk_assessor"] == 1 and roles["game_solver"] == 1
+    # K × 3 reactions to the candidates, 3 to each iterate's answer
+    assert roles["strategist"] == candidates and roles["user_simulator"] == 3 * candidates + 3 * len(iterates)
     ordered = sorted(steps, key=lambda s: s.start_time)
     assert [s.attributes["oyster.lingo_bp.step"] for s in ordered] == list(range(len(iterates)))
     for step in steps:
