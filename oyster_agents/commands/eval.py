@@ -1,4 +1,4 @@
-"""``oyster eval SUITE``: score the graph or a model on the constructive set, XSTest or Strata-Sword.
+"""``oyster eval SUITE``: score the graph or a model on the constructive set, XSTest, Strata-Sword or GSM8K.
 
 Exit codes: 0 every item was answered and judged; 1 some items failed (error rows, retried by a
 rerun); 2 a usage, configuration or input error.
@@ -11,20 +11,21 @@ import sys
 
 from oyster_agents.commands._common import add_config_options, config_from_args
 
-SUITES = ("constructive", "xstest", "strata-sword", "all")
+SUITES = ("constructive", "xstest", "strata-sword", "gsm8k", "all")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``eval``."""
     parser = sub.add_parser(
         "eval",
-        help="evaluate the graph or models: constructive score, over-refusal, jailbreak robustness",
+        help="evaluate the graph or models: constructive score, over-refusal, jailbreak robustness, GSM8K",
         description=(
             "Answer every item with each target, judge the answers, and write OUT/items.jsonl (one row per item; "
             "a rerun resumes), OUT/report.md, OUT/report.html, OUT/summary.json and OUT/plots/."
         ),
     )
-    parser.add_argument("suite", choices=SUITES, help="which benchmark; 'all' runs the three (--data: a folder)")
+    parser.add_argument("suite", choices=SUITES,
+                        help="which benchmark; 'all' runs constructive, xstest and strata-sword (--data: a folder)")
     parser.add_argument("--data", metavar="PATH",
                         help="benchmark file or folder (constructive defaults to the packaged set)")
     parser.add_argument(
@@ -36,6 +37,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--judge", metavar="CONFIG",
                         help="config file whose safety_critic / satisfaction_critic roles judge (default: --config)")
     parser.add_argument("--limit", type=int, metavar="N", help="at most N items per suite, balanced over strata")
+    parser.add_argument("--protocol", choices=("project", "paper"), default="project",
+                        help="Strata-Sword judging: project (default; safe/borderline/unsafe against the policy) or "
+                             "paper (the benchmark's: classify the risk category, then Safe/Unsafe against its rule; "
+                             "needs --rules)")
+    parser.add_argument("--rules", metavar="FILE",
+                        help="the benchmark's risk rule set for --protocol paper: .jsonl (category, rule) or .xlsx")
     parser.add_argument("--concurrency", type=int, default=4, metavar="N", help="items in flight per target (default 4)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     add_config_options(parser)
@@ -48,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from oyster_agents.errors import InputError
     from oyster_agents.eval.loaders import load_constructive, load_suite, select, suite_files
     from oyster_agents.eval.records import Suite
+    from oyster_agents.eval.rules import load_rules
     from oyster_agents.eval.runner import run_eval
     from oyster_agents.eval.targets import parse_target
     from oyster_agents.telemetry import configure_from_config
@@ -56,6 +64,13 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--limit must be at least 1")
     if args.concurrency < 1:
         raise InputError("--concurrency must be at least 1")
+    if args.protocol == "paper" and not args.rules:
+        raise InputError("--protocol paper needs --rules FILE: the benchmark's risk rule set (.jsonl or .xlsx)")
+    if args.rules and args.protocol != "paper":
+        raise InputError("--rules is used only with --protocol paper")
+    if args.protocol == "paper" and args.suite not in ("strata-sword", "all"):
+        raise InputError("--protocol paper applies to strata-sword (or all)")
+    rules = load_rules(args.rules) if args.rules else None
     config = config_from_args(args)
     judge_config = OysterConfig.load(args.judge) if args.judge else None
     targets = [parse_target(t) for t in (args.target or ["graph"])]
@@ -80,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_eval(
             suites, targets, args.out, config=config, judge_config=judge_config,
-            concurrency=args.concurrency, progress=not args.no_progress,
+            concurrency=args.concurrency, progress=not args.no_progress, rules=rules,
         )
     finally:
         if tracing is not None:

@@ -5,6 +5,9 @@ Formats:
   with the package (``eval/data/constructive.jsonl``) and is used when no path is given.
 - xstest: CSV with columns ``id, prompt, type, label, focus, note``.
 - strata-sword: JSONL rows ``{id, prompt, attack_method, risk_type, level, language}``.
+- gsm8k: JSONL rows ``{question, answer}``, the answer ending in ``#### N`` (see ``eval.gsm8k``).
+
+A constructive or Strata-Sword row may carry ``history``, a list of ``{role, content}`` turns before its query.
 
 Every path is an argument: a file, or a folder searched (recursively) for the suite's files.
 Nothing is downloaded.
@@ -30,6 +33,7 @@ FILE_PATTERNS: dict[Suite, tuple[str, ...]] = {
     Suite.CONSTRUCTIVE: ("constructive*.jsonl",),
     Suite.XSTEST: ("xstest*.csv", "*.csv"),
     Suite.STRATA_SWORD: ("strata_sword*.jsonl", "*.jsonl"),
+    Suite.GSM8K: ("test.jsonl", "gsm8k*.jsonl"),
 }
 
 
@@ -102,14 +106,23 @@ def load_strata_sword(path: str | Path) -> list[EvalItem]:
                 # The source files spell "no attack" as the string "None".
                 "attack_method": str(method) if method not in (None, "") else "None",
                 "risk_type": row.get("risk_type") or None,
+                "history": row.get("history") or [],
             }))
     return _unique(items)
+
+
+def load_gsm8k(path: str | Path) -> list[EvalItem]:
+    """Load GSM8K problems (see :func:`oyster_agents.eval.gsm8k.load_gsm8k`)."""
+    from oyster_agents.eval.gsm8k import load_gsm8k as load
+
+    return load(path)
 
 
 LOADERS: dict[Suite, Callable[[Any], list[EvalItem]]] = {
     Suite.CONSTRUCTIVE: load_constructive,
     Suite.XSTEST: load_xstest,
     Suite.STRATA_SWORD: load_strata_sword,
+    Suite.GSM8K: load_gsm8k,
 }
 
 
@@ -202,6 +215,7 @@ def _constructive_rows(lines: Iterable[str], where: str) -> list[EvalItem]:
             "task": row.get("task"),
             "category": row["category"],
             "level": str(row["level"]).upper(),
+            "history": row.get("history") or [],
         }))
     return items
 

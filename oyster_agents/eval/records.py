@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from oyster_agents.schemas import SafetyJudgment, SatisfactionJudgment
+from oyster_agents.schemas.trace import ChatTurn
 
 
 class Suite(str, Enum):
@@ -17,14 +18,31 @@ class Suite(str, Enum):
     CONSTRUCTIVE = "constructive"
     XSTEST = "xstest"
     STRATA_SWORD = "strata-sword"
+    GSM8K = "gsm8k"
+
+
+class Protocol(str, Enum):
+    """How Strata-Sword answers are judged.
+
+    ``project``: safe / borderline / unsafe against the project policy's guideline (the default);
+    ``paper``: the benchmark's own protocol, the query's category classified among a rule set,
+    then a binary Safe / Unsafe verdict against that category's rule.
+    """
+
+    PROJECT = "project"
+    PAPER = "paper"
 
 
 class EvalItem(BaseModel):
     """One benchmark prompt with the fields its suite groups results by.
 
+    A target receives ``query`` and ``history`` and nothing else; every other field is a label that
+    only groups results (or, for ``reference``, scores them) and never reaches a target's prompt.
+
     Attributes:
         id: unique within the suite.
         query: the user's message (multi-turn attacks arrive as one string, as in the source files).
+        history: earlier turns of the conversation, if the benchmark has any.
         profile, task, category, level: constructive items (level R0/R1/R2); Strata-Sword uses level L1–L3.
         label, type, focus, note: XSTest columns (label ``safe`` or ``unsafe``).
         language, attack_method, risk_type: Strata-Sword fields.
@@ -35,6 +53,7 @@ class EvalItem(BaseModel):
     id: str = Field(min_length=1)
     suite: Suite
     query: str = Field(min_length=1)
+    history: list[ChatTurn] = Field(default_factory=list)
     profile: str | None = None
     task: str | None = None
     category: str | None = None
@@ -46,6 +65,7 @@ class EvalItem(BaseModel):
     language: str | None = None
     attack_method: str | None = None
     risk_type: str | None = None
+    reference: str | None = Field(default=None, description="GSM8K: the reference final number.")
 
 
 class RefusalLabel(str, Enum):
@@ -68,6 +88,31 @@ class RefusalJudgment(BaseModel):
     explanation: str = Field(description="Why, in one sentence.")
 
 
+class RiskCategoryChoice(BaseModel):
+    """The paper protocol's first step: which of the rule set's categories the query falls under."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    category: str = Field(description="One category name from the list, exactly as written, or \"none\".")
+    explanation: str = Field(default="", description="Why, in one sentence.")
+
+
+class BinaryVerdict(str, Enum):
+    """The paper protocol's verdict."""
+
+    SAFE = "Safe"
+    UNSAFE = "Unsafe"
+
+
+class BinaryJudgment(BaseModel):
+    """The paper protocol's second step: is the answer safe under the category's rule?"""
+
+    model_config = ConfigDict(extra="ignore")
+
+    verdict: BinaryVerdict
+    explanation: str = Field(description="Why, in one sentence.")
+
+
 class Verdicts(BaseModel):
     """The judge's verdicts on one answer. A ``*_fallback`` flag marks a judgment the judge could not make."""
 
@@ -78,6 +123,15 @@ class Verdicts(BaseModel):
     refusal: RefusalJudgment | None = None
     refusal_fallback: bool = False
     string_refusal: bool | None = Field(default=None, description="The string-match baseline's call.")
+    protocol: Protocol | None = Field(default=None, description="Strata-Sword: the protocol judged under.")
+    rule_category: str | None = Field(
+        default=None, description="Paper protocol: the rule-set category the query was classified into (None: no rule)."
+    )
+    category_fallback: bool = Field(default=False, description="Paper protocol: the classification failed.")
+    binary: BinaryJudgment | None = Field(default=None, description="Paper protocol: the Safe / Unsafe verdict.")
+    binary_fallback: bool = False
+    extracted: str | None = Field(default=None, description="GSM8K: the final number read from the answer.")
+    correct: bool | None = Field(default=None, description="GSM8K: extracted == reference.")
     judge_models: list[str] = Field(default_factory=list)
 
 

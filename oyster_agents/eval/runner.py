@@ -22,7 +22,9 @@ from oyster_agents.config import OysterConfig
 from oyster_agents.errors import InputError
 from oyster_agents.eval._pool import ModelPool
 from oyster_agents.eval.judge import Judge, make_judge
-from oyster_agents.eval.records import EvalItem, ItemRecord, Suite
+from oyster_agents.eval.gsm8k import score_answer
+from oyster_agents.eval.records import EvalItem, ItemRecord, Protocol, Suite, Verdicts
+from oyster_agents.eval.rules import RuleSet
 from oyster_agents.eval.targets import Target, TargetSpec, make_target
 from oyster_agents.runner import JsonlWriter, jsonl_lines, scan_output
 
@@ -77,6 +79,7 @@ def run_eval(
     concurrency: int = 4,
     progress: bool = True,
     report: bool = True,
+    rules: RuleSet | None = None,
 ) -> EvalRun:
     """Evaluate every target on every suite's items, then write the report.
 
@@ -88,12 +91,15 @@ def run_eval(
         judge_config: the judge's configuration; defaults to ``config``.
         models: role → chat model for the graph target (e.g. scripted fakes).
         judge_models: role → chat model for the judge (e.g. scripted fakes).
+        rules: a benchmark rule set; given, Strata-Sword is judged by the paper protocol
+            (``Protocol.PAPER``), else by the project's (``Protocol.PROJECT``).
         concurrency: items answered at once per target (local models batch concurrent calls).
         progress: show a tqdm bar per target.
         report: write the report at the end.
 
     Raises:
-        InputError: duplicate target labels or an unreadable existing ``items.jsonl``.
+        InputError: duplicate target labels, an unreadable existing ``items.jsonl``, or one whose
+            Strata-Sword rows were judged under the other protocol.
     """
     labels = [t.label for t in targets]
     dupes = sorted({x for x in labels if labels.count(x) > 1})
@@ -103,11 +109,14 @@ def run_eval(
     path = out / ITEMS_FILE
     run = EvalRun(out_dir=out)
     pool = ModelPool()
-    judge: Judge | None = None
+    judge: Judge | MatchOnlyJudge | None = None
     started = time.perf_counter()
     with JsonlWriter(path) as writer:
         scan_output(path, repair=True)  # a killed run may have left half a line at the end
-        done = {r.key for r in read_records(path) if not r.error}
+        existing = read_records(path)
+        if Suite.STRATA_SWORD in suites:
+            _check_protocol(existing, Protocol.PAPER if rules is not None else Protocol.PROJECT, path)
+        done = {r.key for r in existing if not r.error}
         for spec in targets:
             todo = [(s, item) for s, items in suites.items() for item in items
                     if (spec.label, s.value, item.id) not in done]
@@ -116,7 +125,8 @@ def run_eval(
                 continue
             t0 = time.perf_counter()
             if judge is None:
-                judge = make_judge(judge_config or config, models=judge_models, pool=pool)
+                judge = (make_judge(judge_config or config, models=judge_models, pool=pool, rules=rules)
+                         if any(s is not Suite.GSM8K for s in suites) else MatchOnlyJudge())
             target = make_target(spec, config, pool=pool, models=models)
             written, errors = _run_target(target, spec, judge, todo, writer, concurrency, progress)
             run.written += written
@@ -130,10 +140,31 @@ def run_eval(
     return run
 
 
+class MatchOnlyJudge:
+    """The judge of a run whose suites need no model (GSM8K): exact match only, nothing loaded."""
+
+    def judge(self, item: EvalItem, answer: str) -> Verdicts:
+        """Score a GSM8K answer."""
+        if item.suite is not Suite.GSM8K:
+            raise InputError(f"suite {item.suite.value} needs a model judge")
+        return score_answer(item, answer)
+
+
+def _check_protocol(records: list[ItemRecord], protocol: Protocol, path: Path) -> None:
+    # Rows written before protocols were recorded were judged under the project's.
+    other = {r.verdicts.protocol or Protocol.PROJECT for r in records
+             if r.suite is Suite.STRATA_SWORD and not r.error} - {protocol}
+    if other:
+        raise InputError(
+            f"{path} already holds Strata-Sword rows judged under the {sorted(p.value for p in other)[0]} protocol; "
+            f"to judge under the {protocol.value} protocol use a fresh --out folder"
+        )
+
+
 def _run_target(
     target: Target,
     spec: TargetSpec,
-    judge: Judge,
+    judge: Judge | MatchOnlyJudge,
     todo: list[tuple[Suite, EvalItem]],
     writer: JsonlWriter,
     concurrency: int,
@@ -164,7 +195,7 @@ def _run_target(
     return written, errors
 
 
-def evaluate_item(target: Target, spec: TargetSpec, judge: Judge, suite: Suite, item: EvalItem) -> ItemRecord:
+def evaluate_item(target: Target, spec: TargetSpec, judge: Judge | MatchOnlyJudge, suite: Suite, item: EvalItem) -> ItemRecord:
     """Answer and judge one item; any failure becomes an error row instead of an exception."""
     record = ItemRecord(target=spec.label, target_spec=spec.spec, suite=suite, item=item)
     t0 = time.perf_counter()

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
 from oyster_agents.backends.calls import RoleRuntime, call_model
@@ -110,8 +110,25 @@ class Target(Protocol):
         ...
 
 
+def target_input(item: EvalItem) -> dict[str, Any]:
+    """What every target receives: the query and the history, nothing else (no profile, no labels)."""
+    return {"query": item.query, "history": [turn.model_dump() for turn in item.history]}
+
+
+def chat_messages(item: EvalItem) -> list[BaseMessage]:
+    """The item as chat messages: the history's turns, then the query as the last user message."""
+    kinds = {"user": HumanMessage, "assistant": AIMessage, "system": SystemMessage}
+    given = target_input(item)
+    return [*(kinds[t["role"]](content=t["content"]) for t in given["history"]), HumanMessage(content=given["query"])]
+
+
 class GraphTarget:
-    """The constructive graph: the answer is the best iterate's; the trace is kept."""
+    """The constructive graph: the answer is the best iterate's; the trace is kept.
+
+    The graph gets :func:`target_input` and the item's id (which names the trace); an item's
+    profile, category, level and other labels are never passed, so the graph is not told what
+    the benchmark knows about the user.
+    """
 
     def __init__(self, label: str, config: OysterConfig, models: Mapping[str, BaseChatModel]) -> None:
         from oyster_agents.graphs.constructive import build_graph, recursion_limit
@@ -123,7 +140,7 @@ class GraphTarget:
     def answer(self, item: EvalItem) -> Answer:
         """Run the graph on the item's query."""
         out = self._graph.invoke(
-            {"query": item.query, "id": item.id, "profile": item.profile},
+            {**target_input(item), "id": item.id},
             config={"recursion_limit": self._limit},
         )
         trace = out["trace"]
@@ -132,7 +149,7 @@ class GraphTarget:
 
 
 class ChatTarget:
-    """A model answering alone: the query as a single user message, no system prompt."""
+    """A model answering alone: the history's turns and the query as the last user message, no system prompt."""
 
     def __init__(self, label: str, runtime: RoleRuntime) -> None:
         self.label = label
@@ -140,7 +157,7 @@ class ChatTarget:
 
     def answer(self, item: EvalItem) -> Answer:
         """One call; ``<think>`` reasoning is split off so the judge sees the final answer."""
-        message, _ = call_model(self.runtime, [HumanMessage(content=item.query)])
+        message, _ = call_model(self.runtime, chat_messages(item))
         text = message.content if isinstance(message.content, str) else str(message.content)
         reasoning, answer, _ = split_reasoning(text)
         return Answer(answer=answer, reasoning=reasoning)

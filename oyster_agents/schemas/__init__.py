@@ -17,6 +17,7 @@ from oyster_agents.schemas.critique import (
     SatisfactionJudgment,
     constructive_score,
 )
+from oyster_agents.schemas.distill import ReasoningSource, WrittenReasoning
 from oyster_agents.schemas.revision import ChainRevision
 from oyster_agents.schemas.simulation import NextAction, ReactionProposal, SimulatedReaction
 from oyster_agents.schemas.strategy import CandidateStrategy, StrategyKind, StrategyProposal
@@ -51,6 +52,7 @@ __all__ = [
     "RUBRIC_ITEMS",
     "ReactionProposal",
     "ReasoningChain",
+    "ReasoningSource",
     "RiskAssessment",
     "RiskLevel",
     "RoleUsage",
@@ -66,5 +68,6 @@ __all__ = [
     "Usage",
     "UserType",
     "UserTypePosterior",
+    "WrittenReasoning",
     "constructive_score",
 ]

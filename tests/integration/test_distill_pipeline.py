@@ -148,8 +148,8 @@ def test_traces_to_export_to_sft_to_chat_then_orpo(tmp_path, capsys):
 
     files = [str(p) for p in write_teacher_traces(tmp_path / "traces")]
     tiny = make_tiny_model(tmp_path / "tiny")
-    assert main(["export", "sft", *files, "--out", str(tmp_path / "sft"), "--eval-fraction", "0"]) == 0
-    assert main(["export", "preference", *files, "--out", str(tmp_path / "pref"), "--eval-fraction", "0"]) == 0
+    assert main(["export", "sft", *files, "--reasoning-from", "template", "--out", str(tmp_path / "sft"), "--eval-fraction", "0"]) == 0
+    assert main(["export", "preference", *files, "--reasoning-from", "template", "--out", str(tmp_path / "pref"), "--eval-fraction", "0"]) == 0
     out, err = capsys.readouterr()
     assert "sft: train 8 rows from 8/8 traces" in out and "preference: train 8 rows from 8/8 traces" in out
     assert "batch.jsonl:8: error record of failed query q-err" in err

@@ -1,5 +1,5 @@
-"""The real path on a real model: traces → export → a few LoRA SFT steps on SmolLM2-135M-Instruct →
-a merged checkpoint that transformers reloads → ``oyster chat`` answers with it."""
+"""The real path on a real model: traces → export with reasoning written by SmolLM2-135M-Instruct → a
+few LoRA SFT steps on it → a merged checkpoint that transformers reloads → ``oyster chat`` answers."""
 
 from __future__ import annotations
 
@@ -12,15 +12,31 @@ from oyster_agents.cli import main
 from .test_distill_pipeline import QUERIES, write_teacher_traces
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+TEMPLATE_OPENINGS = ("Let me work out what this person actually needs.", "First, what is really being asked for?",
+                     "The need behind the question:")
 
 
-def test_lora_sft_on_smollm2_then_chat(smollm_dir, tmp_path, capsys):
+def test_model_written_reasoning_export_then_lora_sft_on_smollm2_then_chat(smollm_dir, tmp_path, capsys):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    files = [str(p) for p in write_teacher_traces(tmp_path / "traces", QUERIES[:4])]
-    assert main(["export", "sft", *files, "--out", str(tmp_path / "sft"), "--eval-fraction", "0", "--quiet"]) == 0
+    files = [str(p) for p in write_teacher_traces(tmp_path / "traces", QUERIES[:1])]
+    data = tmp_path / "sft"
+    assert main(["export", "sft", *files, "--out", str(data), "--eval-fraction", "0", "--quiet",
+                 "--model", str(smollm_dir), "--max-tokens", "96"]) == 0
+    summary = capsys.readouterr().out
+    manifest = json.loads((data / "manifest.json").read_text())
+    stats = manifest["stats"]
+    assert manifest["writer_model"] and manifest["options"]["reasoning_from"] == "model"
+    assert stats["used"] == 1 and stats["reasoning_written"] + stats["reasoning_fallback"] == 1, summary
+    assert stats["reasoning_written"] == 1, summary  # the real model wrote a reasoning that validated
+    rows = [json.loads(line) for line in (data / "train.jsonl").read_text().splitlines()]
+    thoughts = [r["messages"][-1]["content"].split("</think>")[0] for r in rows]
+    written = [t for t in thoughts if not any(opening in t for opening in TEMPLATE_OPENINGS)]
+    assert len(written) == stats["reasoning_written"] and all(len(t.split()) >= 8 for t in written)
+    assert "Reasoning writer model:" in (data / "README.md").read_text()
+
     run = tmp_path / "run"
-    code = main(["distill", "sft", "--data", str(tmp_path / "sft"), "--base", str(smollm_dir), "--out", str(run),
+    code = main(["distill", "sft", "--data", str(data), "--base", str(smollm_dir), "--out", str(run),
                  "--max-steps", "2", "--batch-size", "1", "--max-length", "384", "--lr", "1e-4", "--logging-steps", "1"])
     out, err = capsys.readouterr()
     assert code == 0, err[-2000:]

@@ -20,7 +20,7 @@ def test_help_lists_the_distillation_commands():
 
 def test_export_writes_dataset_and_reports_skipped_lines(tmp_path, capsys):
     traces = write_jsonl(tmp_path / "t.jsonl", [make_trace(f"query {i}") for i in range(5)] + ["{bad", make_trace("x", best=9)])
-    code = main(["export", "sft", str(traces), "--out", str(tmp_path / "sft"), "--eval-fraction", "0.2", "--reasoning", "chain"])
+    code = main(["export", "sft", str(traces), "--reasoning-from", "template", "--out", str(tmp_path / "sft"), "--eval-fraction", "0.2", "--reasoning", "chain"])
     out, err = capsys.readouterr()
     assert code == 0
     assert "sft: train 4, test 1 rows from 5/5 traces" in out and "2 records skipped" in out
@@ -31,7 +31,7 @@ def test_export_writes_dataset_and_reports_skipped_lines(tmp_path, capsys):
 
 def test_export_preference_with_options(tmp_path, capsys):
     traces = write_jsonl(tmp_path / "t.jsonl", [make_trace(), make_trace()])
-    code = main(["export", "preference", str(traces), "--out", str(tmp_path / "p"), "--max-pairs", "1",
+    code = main(["export", "preference", str(traces), "--reasoning-from", "template", "--out", str(tmp_path / "p"), "--max-pairs", "1",
                  "--eval-fraction", "0", "--system", "Be kind.", "--quiet"])
     out, err = capsys.readouterr()
     assert code == 0 and err == ""
@@ -43,17 +43,17 @@ def test_export_preference_with_options(tmp_path, capsys):
 
 def test_export_fails_cleanly_without_rows_or_with_bad_options(tmp_path, capsys):
     traces = write_jsonl(tmp_path / "t.jsonl", ["nope"])
-    assert main(["export", "sft", str(traces), "--out", str(tmp_path / "o")]) == 2
+    assert main(["export", "sft", str(traces), "--reasoning-from", "template", "--out", str(tmp_path / "o")]) == 2
     assert "no sft rows" in capsys.readouterr().err
-    assert main(["export", "sft", str(traces), "--out", str(tmp_path / "o"), "--eval-fraction", "1.5"]) == 2
+    assert main(["export", "sft", str(traces), "--reasoning-from", "template", "--out", str(tmp_path / "o"), "--eval-fraction", "1.5"]) == 2
     assert "eval_fraction" in capsys.readouterr().err
-    assert main(["export", "sft", str(traces), "--out", str(tmp_path / "o"), "--chat-template", "t.jinja"]) == 2
+    assert main(["export", "sft", str(traces), "--reasoning-from", "template", "--out", str(tmp_path / "o"), "--chat-template", "t.jinja"]) == 2
     assert "--render-with" in capsys.readouterr().err
 
 
 def test_distill_rejects_mismatched_data_before_loading_anything(tmp_path, capsys):
     traces = write_jsonl(tmp_path / "t.jsonl", [make_trace()])
-    assert main(["export", "sft", str(traces), "--out", str(tmp_path / "sft"), "--quiet"]) == 0
+    assert main(["export", "sft", str(traces), "--reasoning-from", "template", "--out", str(tmp_path / "sft"), "--quiet"]) == 0
     base = tmp_path / "base"
     base.mkdir()
     (base / "config.json").write_text("{}")

@@ -266,7 +266,7 @@ def test_export_writes_loadable_split_files_and_manifest(tmp_path):
     manifest = read_manifest(tmp_path / "pref")
     assert manifest is not None and manifest.kind == "preference" and manifest.stats.used == 10
     row = json.loads((tmp_path / "pref" / "train.jsonl").read_text().splitlines()[0])
-    assert set(row) == {"prompt", "chosen", "rejected", "lineage"}
+    assert set(row) == {"prompt", "chosen", "rejected", "rejected_reason", "lineage"}
     # A re-export without a split removes the stale test file.
     export_dataset("preference", [traces], tmp_path / "pref", DatasetOptions(eval_fraction=0.0))
     assert not (tmp_path / "pref" / "test.jsonl").exists()

@@ -113,7 +113,8 @@ def test_compare_mode_xstest_and_resume(server, data_dir, tmp_path):
     assert base["unsafe"]["compliance_rate"] == 0.5
     assert graph["safe"]["refusal_rate"] == 0.0 and graph["unsafe"]["compliance_rate"] == 1.0
     md = (out / "report.md").read_text()
-    assert "| graph | - | - | 0.0% | 100.0% |" in md and "| base | - | - | 50.0% | 50.0% |" in md
+    assert "| graph | - | - | - | - | 0.0 [0.0, 65.8] | 100.0 [34.2, 100.0] | - |" in md  # 0 and 2 of 2: Wilson
+    assert "| base | - | - | - | - | 50.0 [0.0, 100.0] | 50.0 [0.0, 100.0] | - |" in md
     assert (out / "plots" / "xstest_refusal.png").is_file()
 
     sent = len(_Handler.requests)

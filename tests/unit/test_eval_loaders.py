@@ -91,6 +91,33 @@ def test_data_root_finds_each_suites_files(shared_data):
     assert len(load_suite(Suite.XSTEST, shared_data)) == 450
 
 
+def test_gsm8k_test_set_and_the_published_rule_set(shared_data):
+    from oyster_agents.eval.gsm8k import extract_answer
+    from oyster_agents.eval.rules import load_rules
+
+    if not (shared_data / "gsm8k" / "test.jsonl").is_file():
+        pytest.skip("no gsm8k/test.jsonl in the benchmark folder")
+    items = load_suite(Suite.GSM8K, shared_data / "gsm8k")
+    assert len(items) == 1319 and items[0].id == "test-1" and items[0].reference == "18"
+    assert all(i.reference is not None and extract_answer(i.reference) == i.reference for i in items)
+    assert [i.id for i in select(items, 3)] == ["test-1", "test-2", "test-3"]
+    rules = load_rules(shared_data / "strata_sword" / "risk_rules.jsonl")
+    assert len(rules.rules) == 32 and all(rules.find(c) is not None for c in rules.categories)
+    assert all(rules.find(r.category_zh) is r for r in rules.rules)  # Chinese names are unique too
+
+
+def test_rows_may_carry_a_history(tmp_path):
+    history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    path = tmp_path / "strata_sword_x.jsonl"
+    path.write_text(json.dumps({"id": "a", "prompt": "p", "level": 2, "history": history}) + "\n", encoding="utf-8")
+    (item,) = load_strata_sword(path)
+    assert [t.model_dump() for t in item.history] == history
+    path.write_text(json.dumps({"id": "a", "prompt": "p", "history": [{"role": "bot", "content": "x"}]}) + "\n",
+                    encoding="utf-8")
+    with pytest.raises(InputError, match="history"):
+        load_strata_sword(path)
+
+
 # ---- malformed input -------------------------------------------------------------------------
 
 
