@@ -8,6 +8,7 @@ YAML too) along that path and returns the line, so an error can read ``oyster.ya
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 
@@ -24,12 +25,7 @@ def line_of(text: str, loc: Sequence[str | int], *, missing: bool = False) -> in
         The line, or None when the path is not in the file (a value from elsewhere, such as an
         environment variable) or the text does not parse.
     """
-    import yaml
-
-    try:
-        node: Any = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return None
+    node: Any = _compose(text)
     if node is None:
         return None
     line = node.start_mark.line + 1
@@ -40,6 +36,20 @@ def line_of(text: str, loc: Sequence[str | int], *, missing: bool = False) -> in
         key_line, node = child
         line = key_line
     return line
+
+
+@lru_cache(maxsize=2)
+def _compose(text: str) -> Any:
+    """The YAML node tree of ``text`` (None when it does not parse), composed once for all its errors.
+
+    Only text that already passed the bounded reader arrives here, so depth and aliases are limited.
+    """
+    import yaml
+
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError):
+        return None
 
 
 def _child(node: Any, part: str | int) -> tuple[int, Any] | None:

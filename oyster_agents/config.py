@@ -12,9 +12,21 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+import re
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from oyster_agents._safe_load import MAX_CONFIG_BYTES, ReadError, check_depth, decode_utf8, load_yaml, loads_json
 from oyster_agents.errors import ConfigError
 
 
@@ -46,10 +58,10 @@ class RoleModelConfig(BaseModel):
             (xgrammar on ``hf``; ``response_format`` json_schema on ``openai``), ``none`` parses text.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     backend: BackendName = "hf"
-    model: str = "default"
+    model: str = Field(default="default", min_length=1)
     base_url: str | None = None
     api_key: SecretStr | None = None
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
@@ -64,6 +76,14 @@ class RoleModelConfig(BaseModel):
     threads: int | None = Field(default=None, ge=1, description="hf: torch CPU threads (None = torch's default).")
     extra_body: dict[str, Any] = Field(default_factory=dict)
 
+    @field_serializer("base_url")
+    def _hide_url_credentials(self, value: str | None) -> str | None:
+        return mask_url_credentials(value)
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, mask_url_credentials(value) if name == "base_url" else value
+
     @model_validator(mode="after")
     def _check_backend(self) -> "RoleModelConfig":
         if self.backend == "openai" and not self.base_url:
@@ -72,8 +92,13 @@ class RoleModelConfig(BaseModel):
 
     def identity(self) -> str:
         """A key that is equal for roles that can share one model instance."""
+        import hashlib
+
         data = self.model_dump(mode="json")
-        data["api_key"] = self.api_key.get_secret_value() if self.api_key else None
+        # Roles with different keys must not share a client; the key itself never enters the string.
+        secret = self.api_key.get_secret_value() if self.api_key else None
+        data["api_key"] = hashlib.sha256(secret.encode("utf-8")).hexdigest() if secret is not None else None
+        data["base_url"] = hashlib.sha256(self.base_url.encode("utf-8")).hexdigest() if self.base_url else None
         if self.backend == "hf":  # per-call settings; one loaded model serves them all
             for key in ("temperature", "max_tokens", "max_retries", "retry_backoff_s", "max_reasks",
                         "structured_output", "timeout_s"):
@@ -119,7 +144,7 @@ class GameConfig(BaseModel):
 class LoopConfig(BaseModel):
     """Candidate count and the Lingo-BP step budget."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     candidates: int = Field(default=4, ge=1, le=12)
     max_steps: int = Field(default=3, ge=1, le=10, description="Lingo-BP iterates at most (the first included).")
@@ -132,7 +157,10 @@ class LoopConfig(BaseModel):
     )
     min_improvement: float = Field(default=0.01, ge=0.0, description="Satisfaction gain below this counts as converged.")
     max_query_chars: int = Field(default=32_000, ge=1)
-    max_history_turns: int = Field(default=12, ge=0)
+    max_history_turns: int = Field(
+        default=12, ge=0,
+        description="Prior turns kept (the latest); each is cleaned and limited to max_query_chars like the query.",
+    )
     deadline_s: float | None = Field(
         default=None, gt=0,
         description=(
@@ -161,7 +189,9 @@ class OysterConfig(BaseSettings):
         >>> cfg.role(Role.SAFETY_CRITIC).model
     """
 
-    model_config = SettingsConfigDict(env_prefix="OYSTER_", env_nested_delimiter="__", extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="OYSTER_", env_nested_delimiter="__", extra="forbid", allow_inf_nan=False
+    )
 
     roles: dict[str, RoleModelConfig] = Field(default_factory=lambda: {"default": RoleModelConfig()})
     game: GameConfig = Field(default_factory=GameConfig)
@@ -193,38 +223,85 @@ class OysterConfig(BaseSettings):
         Raises:
             ConfigError: the file is unreadable or malformed, or a value is invalid.
         """
+        file_data = read_config_file(Path(path)) if path is not None else {}
         try:
-            file_data = read_config_file(Path(path)) if path is not None else {}
-            # Init kwargs outrank env vars in pydantic-settings, so merge env in between by hand.
-            env_data = _unsecret(cls().model_dump(mode="python", exclude_unset=True))
-            merged = deep_merge(deep_merge(file_data, env_data), overrides or {})
+            check_depth(overrides or {})
+        except ReadError as exc:
+            raise ConfigError(f"configuration overrides are {exc.message}") from None
+        # Init kwargs outrank env vars in pydantic-settings, so the environment is merged in between
+        # by hand, unvalidated: a variable may complete a role that only the file defines.
+        env_data = environment_values(cls)
+        merged = deep_merge(deep_merge(file_data, env_data), overrides or {})
+        try:
             return cls(**merged)
         except ValidationError as exc:
             where = f" in {path}" if path else ""
             source = _source_text(Path(path)) if path is not None else None
-            raise ConfigError(
-                f"invalid configuration{where}:\n{_format_validation(exc, path, source)}"
-            ) from exc
+            problems = _format_validation(exc, path, source, env_data)
+        # Outside the handler: pydantic's error holds the inputs (an API key among them), so it is
+        # neither chained nor kept as the context of the error raised here.
+        raise ConfigError(f"invalid configuration{where}:\n{problems}")
+
+
+_URL_CREDENTIALS = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s,]+@")
+
+
+def mask_url_credentials(url: str | None) -> str | None:
+    """``url`` with any ``user:password@`` replaced by ``***@``, for repr, dumps and messages."""
+    return _URL_CREDENTIALS.sub(r"\1***@", url) if url else url
+
+
+def environment_values(cls: type[BaseSettings] | None = None) -> dict[str, Any]:
+    """The ``OYSTER_*`` variables as a nested dict of raw values, not yet validated.
+
+    Raises:
+        ConfigError: a variable holding JSON (``OYSTER_LOOP='{...}'``) is empty or malformed; the
+            message names the variable, never its value.
+    """
+    from pydantic_settings import EnvSettingsSource
+    from pydantic_settings.exceptions import SettingsError
+
+    cls = cls or OysterConfig
+    try:
+        values = EnvSettingsSource(cls)()
+    except SettingsError as exc:
+        field = str(exc).split('"')[1] if '"' in str(exc) else "?"
+        name = f"OYSTER_{field.upper()}"
+        problem = ConfigError(
+            f"environment variable {name} must hold a JSON object, e.g. {name}='{{\"key\": 1}}', or set one "
+            f"value per variable: {name}__KEY=1"
+        )
+    else:
+        return values
+    raise problem
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
-    """Read a YAML or JSON config file into a dict, with errors naming file and line."""
+    """Read a YAML or JSON config file into a dict, with errors naming file and line.
+
+    Limits: :data:`~oyster_agents._safe_load.MAX_CONFIG_BYTES`, nesting depth, YAML aliases;
+    duplicate keys are refused.
+    """
     import yaml
 
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"config file {path} is {size:,} bytes, over the limit of {MAX_CONFIG_BYTES:,}")
+        text = decode_utf8(path.read_bytes())
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"config file {path} is not UTF-8 text") from exc
+    except ReadError as exc:
+        raise ConfigError(f"config file {path} is {exc.message}") from None
     try:
-        data = yaml.safe_load(text) if path.suffix.lower() != ".json" else json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+        data = load_yaml(text) if path.suffix.lower() != ".json" else loads_json(text, reject_duplicates=True)
+    except ReadError as exc:
+        line = f":{exc.line}" if exc.line else ""
+        raise ConfigError(f"{path}{line}: {exc.message}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+        raise ConfigError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -243,14 +320,6 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _unsecret(data: Any) -> Any:
-    if isinstance(data, SecretStr):
-        return data.get_secret_value()
-    if isinstance(data, dict):
-        return {k: _unsecret(v) for k, v in data.items()}
-    return data
-
-
 def _source_text(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
@@ -258,8 +327,11 @@ def _source_text(path: Path) -> str | None:
         return None
 
 
-def _format_validation(exc: ValidationError, path: str | Path | None = None, source: str | None = None) -> str:
-    """One line per problem: ``file:line: field: message`` where the field is in the file."""
+def _format_validation(
+    exc: ValidationError, path: str | Path | None = None, source: str | None = None, env: dict[str, Any] | None = None
+) -> str:
+    """One line per problem: ``file:line: field: message`` where the field is in the file, and the
+    variable's name where it came from the environment."""
     from oyster_agents._source_lines import line_of
 
     lines = []
@@ -267,5 +339,20 @@ def _format_validation(exc: ValidationError, path: str | Path | None = None, sou
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
         line = line_of(source, err["loc"], missing=err["type"] == "missing") if source is not None else None
         where = f"{path}:{line}: " if line is not None else ""
-        lines.append(f"  {where}{loc}: {err['msg']}")
+        variable = _env_variable(env or {}, err["loc"])
+        lines.append(f"  {where}{loc}: {err['msg']}" + (f" (from {variable})" if variable else ""))
     return "\n".join(lines)
+
+
+def _env_variable(env: dict[str, Any], loc: tuple[Any, ...]) -> str | None:
+    """The ``OYSTER_*`` variable that set the value at ``loc`` (or the object holding it), if any."""
+    node: Any = env
+    parts: list[str] = []
+    for part in loc:
+        if not isinstance(node, dict) or part not in node:
+            break
+        node = node[part]
+        parts.append(str(part))
+        if not isinstance(node, dict):
+            break
+    return "OYSTER_" + "__".join(parts).upper() if parts else None

@@ -46,8 +46,17 @@ def make_graph(config: dict[str, Any] | None = None) -> Any:
     from oyster_agents.graphs.constructive import graph_builder
     from oyster_agents.telemetry import instrument_graph
 
+    from oyster_agents._safe_load import ReadError, check_depth
+    from oyster_agents.errors import ConfigError
+
     overrides = ((config or {}).get("configurable") or {}).get("oyster") or {}
-    key = json.dumps(overrides, sort_keys=True, default=str)
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"configurable.oyster must be an object of OysterConfig overrides, got {type(overrides).__name__}")
+    try:
+        check_depth(overrides)
+        key = json.dumps(overrides, sort_keys=True, default=str)
+    except (ReadError, ValueError, TypeError) as exc:
+        raise ConfigError(f"configurable.oyster cannot be used as overrides: {exc}") from None
     with _graphs_lock:
         if key not in _graphs:
             oyster_config = OysterConfig.load(os.environ.get(CONFIG_FILE_ENV) or None, overrides=overrides)

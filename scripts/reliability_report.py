@@ -4,7 +4,8 @@ The tests record what they tried and measured in a ledger (``tests/reliability/c
 this script runs them with ``OYSTER_RELIABILITY_JSON`` set, reads that JSON and writes the tables:
 fault classes and bad-input classes tried, runs completed of runs started, records lost and
 duplicated, LLM calls repeated after resume, secrets leaked, malformed files that name file, line
-and field, each against its target.
+and field, each against its target. The fuzzing figures come from the short run in the tests and
+from the ledger of the long run (``scripts/fuzz.py --minutes N`` writes ``tests/reliability/fuzz_ledger.json``).
 
 Usage::
 
@@ -27,6 +28,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_ENV = "OYSTER_RELIABILITY_JSON"
+FUZZ_LEDGER = ROOT / "tests" / "reliability" / "fuzz_ledger.json"
 OK, MISSED = "✅", "❌"
 
 
@@ -60,7 +62,44 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     return lines
 
 
-def summary(data: dict[str, Any]) -> tuple[list[tuple[str, str, str, bool]], bool]:
+def _test_outcome(data: dict[str, Any], test: str) -> str:
+    """passed / failed / not run for a test id (all its parametrized cases together)."""
+    found = [t["outcome"] for name, t in data["tests"].items() if name == test or name.startswith(test + "[")]
+    if not found:
+        return "not run"
+    return "failed" if "failed" in found else ("passed" if "passed" in found else found[0])
+
+
+def fixed_defects() -> list[dict[str, str]]:
+    """The defects the fuzzing found and fixed, each with its regression test (``_fuzz.FIXED``)."""
+    sys.path.insert(0, str(ROOT))
+    from tests.reliability._fuzz import FIXED
+
+    return [{"surface": s, "defect": d, "test": t} for s, d, t in FIXED]
+
+
+def fuzz_rows(data: dict[str, Any], ledger: dict[str, Any] | None) -> list[tuple[str, str, str, bool]]:
+    """Summary rows for fuzzing: inputs tried, failures open, defects fixed with a passing test."""
+    short = _rows(data, "fuzz")
+    rows = [("Hostile inputs tried by the fuzzer in the tests (short run)",
+             f"{sum(r['inputs'] for r in short)} over {len(short)} surfaces", "—", bool(short))]
+    if ledger is not None:
+        surfaces = ledger["surfaces"]
+        found = sum(len(s["failures"]) for s in surfaces.values())
+        defects = fixed_defects()
+        fixed = [f for f in defects if _test_outcome(data, f["test"]) == "passed"]
+        rows += [
+            ("Hostile inputs tried by the long fuzzing run",
+             f"{sum(s['inputs'] for s in surfaces.values())} over {len(surfaces)} surfaces in {ledger['minutes']} min",
+             "—", bool(surfaces)),
+            ("Fuzzing failures open (long run)", str(found), "0", found == 0),
+            ("Defects found and fixed, each with a passing regression test", f"{len(fixed)} / {len(defects)}",
+             "all", len(fixed) == len(defects)),
+        ]
+    return rows
+
+
+def summary(data: dict[str, Any], ledger: dict[str, Any] | None = None) -> tuple[list[tuple[str, str, str, bool]], bool]:
     """(figure, measured, target, met) rows, and whether every target is met."""
     faults, resume = _rows(data, "faults"), _rows(data, "resume")
     bad, secrets, malformed = _rows(data, "bad_input"), _rows(data, "secrets"), _rows(data, "malformed")
@@ -90,14 +129,15 @@ def summary(data: dict[str, Any]) -> tuple[list[tuple[str, str, str, bool]], boo
         ("Hostile inputs that changed structure or executed", f"{changed} of {len(bad)}", "0", changed == 0),
         ("Malformed files whose error names file, line and field", f"{named} / {len(malformed)}", "all",
          named == len(malformed) and bool(malformed)),
+        *fuzz_rows(data, ledger),
         ("Reliability tests passed", f"{passed} / {len(tests)}", "all", failed == 0 and passed > 0),
     ]
     return rows, all(row[3] for row in rows)
 
 
-def render(data: dict[str, Any]) -> str:
+def render(data: dict[str, Any], ledger: dict[str, Any] | None = None) -> str:
     """The Markdown of RELIABILITY.md."""
-    rows, _ = summary(data)
+    rows, _ = summary(data, ledger)
     out = [
         "# Reliability",
         "",
@@ -154,10 +194,38 @@ def render(data: dict[str, Any]) -> str:
                  for r in _rows(data, "malformed")]),
         "",
     ]
+    out += _fuzz_section(data, ledger)
     failed = [name for name, t in data["tests"].items() if t["outcome"] == "failed"]
     if failed:
         out += ["## Failed tests", "", *[f"- `{name}`" for name in failed], ""]
     return _strip_paths("\n".join(out))
+
+
+def _fuzz_section(data: dict[str, Any], ledger: dict[str, Any] | None) -> list[str]:
+    short = {r["case"]: r for r in _rows(data, "fuzz")}
+    long_run = (ledger or {}).get("surfaces", {})
+    names = list(dict.fromkeys([*short, *long_run]))
+    out = [
+        "## Fuzzing",
+        "",
+        "Hypothesis generates hostile structure for each input surface (`tests/reliability/_fuzz.py`) and checks "
+        "that the documented outcome follows: success or the documented error, never a traceback, no planted "
+        "secret in any output, no input raising peak memory by more than 256 MiB, no earlier output lost.",
+    ]
+    if ledger is not None:
+        out += ["", f"Long run: `python scripts/fuzz.py --minutes {ledger['minutes']}` on {ledger['generated_at']}, "
+                f"Python {ledger['python']}, {ledger['platform']}."]
+    out += ["", *_table(["Surface", "Inputs (tests)", "Inputs (long run)", "Failures open (long run)"],
+                        [(name, short.get(name, {}).get("inputs"), long_run.get(name, {}).get("inputs"),
+                          len(long_run[name]["failures"]) if name in long_run else None) for name in names])]
+    failures = [(name, f["summary"]) for name, s in long_run.items() for f in s["failures"]]
+    if failures:
+        out += ["", "Open failures:", "", *_table(["Surface", "Failure"], failures)]
+    out += ["", "### Defects found and fixed", "",
+            *_table(["Surface", "Defect", "Regression test", "Outcome"],
+                    [(f["surface"], f["defect"], "`" + f["test"].split("::")[-1] + "`", _test_outcome(data, f["test"]))
+                     for f in fixed_defects()])]
+    return [*out, ""]
 
 
 def _strip_paths(text: str) -> str:
@@ -174,6 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-run", action="store_true", help="render an existing --results file")
     parser.add_argument("--out", type=Path, default=ROOT / "RELIABILITY.md", help="default: RELIABILITY.md")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed or a test failed")
+    parser.add_argument("--fuzz-ledger", type=Path, default=FUZZ_LEDGER, help="ledger of the long fuzzing run")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args(argv)
     if args.no_run and not args.results:
@@ -185,8 +254,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no ledger at {results}: did the tests run?", file=sys.stderr)
         return 2
     data = json.loads(results.read_text(encoding="utf-8"))
-    args.out.write_text(render(data), encoding="utf-8")
-    rows, met = summary(data)
+    ledger = json.loads(args.fuzz_ledger.read_text(encoding="utf-8")) if args.fuzz_ledger.is_file() else None
+    args.out.write_text(render(data, ledger), encoding="utf-8")
+    rows, met = summary(data, ledger)
     for figure, measured, target, ok in rows:
         print(f"{_mark(ok)} {figure}: {measured} (target {target})")
     print(f"wrote {args.out}")

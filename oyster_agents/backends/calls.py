@@ -222,8 +222,10 @@ def _estimate_tokens(messages: Sequence[BaseMessage]) -> int:
 
 
 def _secrets(runtime: RoleRuntime) -> list[str]:
+    from oyster_agents.telemetry._redact import url_secrets
+
     key = runtime.config.api_key
-    return [key.get_secret_value()] if key and key.get_secret_value() else []
+    return ([key.get_secret_value()] if key and key.get_secret_value() else []) + url_secrets(runtime.config.base_url)
 
 
 def _chainable(exc: BaseException | None, runtime: RoleRuntime) -> BaseException | None:

@@ -118,7 +118,7 @@ def invoke_structured(
         last_raw = raw
         finish = (message.response_metadata or {}).get("finish_reason")
         try:
-            data, repaired = extract_json(raw)
+            data, repaired = extract_json(raw, accept=lambda value: _fits(schema, value))
             value = schema.model_validate(data)
             if postprocess is not None:
                 value = postprocess(value)
@@ -162,6 +162,14 @@ def invoke_structured(
             Fallback(role=runtime.role, kind="fallback_value", detail=f"{schema.__name__}: {exc.reason}"[:500])
         )
         return result
+
+
+def _fits(schema: type[BaseModel], value: dict[str, Any]) -> bool:
+    try:
+        schema.model_validate(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def _describe(exc: Exception) -> str:

@@ -18,7 +18,7 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1")
     group.add_argument("--max-steps", type=int, metavar="N", help="Lingo-BP step budget")
     group.add_argument("--candidates", type=int, metavar="K", help="number of candidate strategies")
-    group.add_argument("--max-tokens", type=int, metavar="N", help="max new tokens per call (default role)")
+    group.add_argument("--max-tokens", type=int, metavar="N", help="max new tokens per call (default role), at least 1")
     group.add_argument(
         "--trace", choices=["otlp", "console"],
         help="trace the run with OpenTelemetry: OTLP (OTEL_EXPORTER_OTLP_* settings) or a span tree on stderr",
@@ -33,18 +33,20 @@ def config_from_args(args: argparse.Namespace) -> Any:
     """Build an ``OysterConfig`` from the file, environment and flags (flags win)."""
     import yaml
 
+    from oyster_agents._safe_load import ReadError, load_yaml
     from oyster_agents.config import OysterConfig, deep_merge
     from oyster_agents.errors import ConfigError
 
     overrides: dict[str, Any] = {}
     default: dict[str, Any] = {}
-    if args.backend:
+    # ``is not None``: an explicit empty or zero value is validated (and refused), never ignored.
+    if args.backend is not None:
         default["backend"] = args.backend
-    if args.model:
+    if args.model is not None:
         default["model"] = args.model
-    if args.base_url:
+    if args.base_url is not None:
         default["base_url"] = args.base_url
-    if args.max_tokens:
+    if args.max_tokens is not None:
         default["max_tokens"] = args.max_tokens
     if default:
         overrides["roles"] = {"default": default}
@@ -59,14 +61,20 @@ def config_from_args(args: argparse.Namespace) -> Any:
         overrides["telemetry"] = {"exporter": args.trace}
     for item in args.set:
         key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
+        parts = key.split(".")
+        if not sep or not key or not all(parts):
+            raise ConfigError(f"--set expects KEY=VALUE with a dotted KEY such as game.beta, got {item[:80]!r}")
         node: dict[str, Any] = {}
         cursor = node
-        parts = key.split(".")
         for part in parts[:-1]:
             cursor = cursor.setdefault(part, {})
-        cursor[parts[-1]] = yaml.safe_load(raw)
+        try:
+            cursor[parts[-1]] = load_yaml(raw)
+        except ReadError as exc:
+            raise ConfigError(f"--set {key}: the value is {exc.message}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {key}: the value is not valid YAML ({getattr(exc, 'problem', None) or 'syntax error'}); "
+                              "quote text that has YAML syntax in it") from None
         overrides = deep_merge(overrides, node)
     config = OysterConfig.load(args.config, overrides=overrides)
     if "default" in overrides.get("roles", {}) and "default" not in (config.roles or {}):
@@ -78,8 +86,24 @@ def read_query(value: str) -> str:
     """The query argument, or standard input for ``-``; rejects undecodable bytes."""
     if value != "-":
         return value
-    data = sys.stdin.buffer.read()
+    data = read_stdin()
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"standard input is not valid UTF-8 (byte {exc.start})") from exc
+
+
+def read_stdin() -> bytes:
+    """All of standard input as bytes.
+
+    Raises:
+        InputError: standard input is closed or cannot be read.
+    """
+    stream = getattr(sys.stdin, "buffer", sys.stdin)
+    try:
+        if stream is None:
+            raise ValueError("no standard input")
+        data = stream.read()
+    except (OSError, ValueError, AttributeError):
+        raise InputError("standard input is closed or unreadable; pass the text as an argument instead of -") from None
+    return data.encode("utf-8") if isinstance(data, str) else data

@@ -29,11 +29,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="queries in flight at once (per worker with --ray); default 8")
     parser.add_argument("--retry-errors", action="store_true", help="run queries whose record in OUT is an error again")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    parser.add_argument("--max-consecutive-failures", type=int, default=20, metavar="N",
+    parser.add_argument("--max-consecutive-failures", type=_non_negative, default=20, metavar="N",
                         help="stop after N failed queries in a row (0: never); default 20")
     parser.add_argument("--no-server-check", action="store_true",
                         help="do not check that OpenAI-compatible endpoints answer before starting")
-    parser.add_argument("--wait-for-server", type=float, metavar="SECONDS",
+    parser.add_argument("--wait-for-server", type=_seconds, metavar="SECONDS",
                         help="keep checking the endpoints this long (a server still loading its model)")
     ray = parser.add_argument_group("distributed (Ray)")
     ray.add_argument("--ray", action="store_true", help="shard the queries over Ray workers")
@@ -86,4 +86,20 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    import math
+
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds, 0 or more, got {text!r}")
     return value

@@ -83,6 +83,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.chat_template and not args.render_with:
         raise ConfigError("--chat-template is used for rendering: pass --render-with TOKENIZER_DIR too")
+    if Path(args.out).exists() and not Path(args.out).is_dir():  # before any model is loaded
+        from oyster_agents.errors import InputError
+
+        raise InputError(f"{args.out} exists and is not a folder; choose a dataset folder for --out (it is left as it is)")
     mix = [MixSource.parse(spec) for spec in args.mix]
     try:
         options = DatasetOptions(
@@ -197,18 +201,21 @@ def eval_prompts(folder: str | None) -> tuple[list[Any], dict[str, str]]:
 
 
 def _gsm8k_questions(file: Path) -> list[Any]:
-    import json
-
+    from oyster_agents import _safe_load
     from oyster_agents.distill.contamination import EvalPrompt
     from oyster_agents.errors import InputError
 
     prompts = []
-    for number, line in enumerate(file.read_text(encoding="utf-8").split("\n"), start=1):
+    try:
+        text = _safe_load.decode_utf8(file.read_bytes())
+    except (OSError, _safe_load.ReadError) as exc:
+        raise InputError(f"cannot read {file}: {exc}") from None
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            question = json.loads(line)["question"]
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise InputError(f"{file}:{number}: expected a JSON object with a 'question'") from exc
+            question = _safe_load.loads_json(line)["question"]
+        except (_safe_load.ReadError, KeyError, TypeError) as exc:
+            raise InputError(f"{file}:{number}: expected a JSON object with a 'question' ({exc})") from None
         prompts.append(EvalPrompt(suite="gsm8k-test", id=f"gsm8k-test-{number}", text=question))
     return prompts

@@ -21,19 +21,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate input, build the graph, run it, print the answer or the trace."""
-    from oyster_agents.errors import InputError
     from oyster_agents.graphs.constructive import build_graph, recursion_limit, validate_query
     from oyster_agents.telemetry import configure_from_config
 
     config = config_from_args(args)
     query = validate_query(read_query(args.query), config.loop.max_query_chars)
-    history = []
-    if args.history:
-        try:
-            with open(args.history, encoding="utf-8") as handle:
-                history = json.load(handle)
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(f"cannot read history file {args.history}: {exc}") from exc
+    history = read_history(args.history, config.loop.max_query_chars) if args.history else []
     tracing = configure_from_config(config.telemetry)  # --trace / telemetry.exporter; None when off
     try:
         graph = build_graph(config)
@@ -49,3 +42,31 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(result["answer"])
     return 0
+
+
+def read_history(path: str, max_chars: int) -> list:
+    """The turns of a ``--history`` file: a JSON list of ``{role, content}``, cleaned and limited like the query.
+
+    Raises:
+        InputError: unreadable, not UTF-8, not JSON within the limits, or not a list of turns.
+    """
+    from pathlib import Path
+
+    from oyster_agents._safe_load import MAX_RECORD_BYTES, ReadError, loads_json
+    from oyster_agents.errors import InputError
+    from oyster_agents.graphs.constructive import validate_history
+
+    try:
+        file = Path(path)
+        size = file.stat().st_size
+        if size > MAX_RECORD_BYTES:
+            raise InputError(f"history file {path} is {size:,} bytes, over the limit of {MAX_RECORD_BYTES:,}")
+        value = loads_json(file.read_bytes())
+    except OSError as exc:
+        raise InputError(f"cannot read history file {path}: {exc.strerror}") from None
+    except ReadError as exc:
+        raise InputError(f"history file {path}: {exc.message}") from None
+    try:
+        return validate_history(value, max_chars)
+    except InputError as exc:
+        raise InputError(f"history file {path}: {exc}") from None

@@ -37,7 +37,7 @@ class LoraSettings(BaseModel):
         use_rslora: rank-stabilised scaling ``alpha / sqrt(r)``.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     r: int = Field(default=16, ge=1)
     alpha: int = Field(default=32, ge=1)
@@ -90,7 +90,7 @@ class DistillConfig(BaseModel):
         trl_args: extra keyword arguments passed to the TRL config as they are (they win).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     method: Method = "sft"
     base_model: str
@@ -151,10 +151,20 @@ class DistillConfig(BaseModel):
         if path:
             import yaml
 
+            import oyster_agents._safe_load as _safe_load
+
             try:
-                loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-            except (OSError, yaml.YAMLError) as exc:
-                raise ConfigError(f"cannot read distill config {path}: {exc}") from exc
+                file = Path(path)
+                if file.stat().st_size > _safe_load.MAX_CONFIG_BYTES:
+                    raise ConfigError(f"distill config {path} is over the limit of {_safe_load.MAX_CONFIG_BYTES:,} bytes")
+                loaded = _safe_load.load_yaml(_safe_load.decode_utf8(file.read_bytes())) or {}
+            except OSError as exc:
+                raise ConfigError(f"cannot read distill config {path}: {exc.strerror}") from None
+            except _safe_load.ReadError as exc:
+                line = f":{exc.line}" if exc.line else ""
+                raise ConfigError(f"distill config {path}{line}: {exc.message}") from None
+            except yaml.YAMLError as exc:
+                raise ConfigError(f"cannot read distill config {path}: {exc}") from None
             if not isinstance(loaded, dict):
                 raise ConfigError(f"distill config {path} must be a mapping of settings")
             data.update(loaded)

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+import oyster_agents._safe_load as _safe_load
 from oyster_agents.distill.contamination import ContaminationIndex, EvalPrompt, Match
 from oyster_agents.distill.mix import MixSource, mix_rows, rows_needed
 from oyster_agents.distill.rows import (
@@ -158,6 +159,8 @@ def export_dataset(
     if options.mix and kind != "sft":
         raise ConfigError("--mix adds chat rows to SFT data; preference rows need a rejected answer, so mix only into sft")
     paths = [str(p) for p in paths]
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise InputError(f"{out_dir} exists and is not a folder; choose a dataset folder for --out (it is left as it is)")
     traces, problems = read_traces(paths)
     stats = RowStats()
     try:
@@ -194,7 +197,10 @@ def export_dataset(
     if options.render_with:
         splits = {name: render_rows(part, kind, options.render_with, options.chat_template) for name, part in splits.items()}
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the dataset folder {out}: {exc.strerror}") from None
     files: dict[str, str] = {}
     for name, filename in SPLIT_FILES.items():
         target = out / filename
@@ -292,15 +298,28 @@ def read_manifest(data_dir: str | Path) -> ExportReport | None:
 
 
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
-    """The rows of one JSON Lines split file."""
+    """The rows of one JSON Lines split file.
+
+    Raises:
+        InputError: a line that is not a JSON object (or not UTF-8, too deep, too long), with its number.
+    """
     rows = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    with handle:
+        for line in _safe_load.iter_lines(handle):
+            if line.data is not None and not line.data.strip():
+                continue
+            try:
+                row = _safe_load.parse_line(line)
+            except _safe_load.ReadError as exc:
+                raise InputError(f"{path}:{line.number}: {exc.message}") from None
+            if not isinstance(row, dict):
+                raise InputError(f"{path}:{line.number}: the row is not a JSON object but a {type(row).__name__}; "
+                                 "write the dataset with `oyster export`")
+            rows.append(row)
     return rows
 
 

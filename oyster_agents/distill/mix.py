@@ -8,7 +8,6 @@ export's seed, that they make up SHARE of the SFT rows.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections.abc import Callable
@@ -130,18 +129,20 @@ def _question(record: dict[str, Any]) -> str:
 
 
 def _read(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    import oyster_agents._safe_load as _safe_load
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"--mix: cannot read {path}: {exc}") from exc
+        text = _safe_load.decode_utf8(path.read_bytes())
+    except (OSError, _safe_load.ReadError) as exc:
+        raise InputError(f"--mix: cannot read {path}: {exc}") from None
     records = []
     for number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"--mix {path}:{number}: not valid JSON ({exc.msg})") from exc
+            record = _safe_load.loads_json(raw)
+        except _safe_load.ReadError as exc:
+            raise InputError(f"--mix {path}:{number}: {exc.message}") from None
         chat = isinstance(record, dict) and isinstance(record.get("messages"), list) and record["messages"]
         qa = isinstance(record, dict) and isinstance(record.get("question"), str) and isinstance(record.get("answer"), str)
         if not (chat or qa):

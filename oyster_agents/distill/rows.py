@@ -63,7 +63,7 @@ class RowOptions(BaseModel):
         min_margin: least constructive-score gap between chosen and rejected when both are equally safe.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     reasoning: ReasoningFormat = "think"
     reasoning_from: ReasoningFrom = "template"

@@ -7,7 +7,6 @@ with its file and line number and skipped, so one broken record cannot sink an e
 from __future__ import annotations
 
 import gzip
-import json
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+import oyster_agents._safe_load as _safe_load
 from oyster_agents.schemas.trace import RunTrace
 
 
@@ -57,7 +57,8 @@ def read_traces(paths: Iterable[str | Path]) -> tuple[list[LoadedTrace], list[Tr
         source = str(path)
         try:
             text = _read_text(path, source, problems)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        except (OSError, EOFError, gzip.BadGzipFile, ValueError) as exc:
+            # ValueError: standard input closed, or a damaged gzip stream.
             problems.append(TraceProblem(source=source, line=0, reason=f"cannot read file: {exc}"))
             continue
         for line, record in _records(text, source, problems):
@@ -79,14 +80,17 @@ def _expand(paths: Iterable[str | Path]) -> Iterator[str | Path]:
 def _read_text(path: str | Path, source: str, problems: list[TraceProblem]) -> str:
     """The file's text; lines that are not UTF-8 are reported and blanked, keeping line numbers."""
     if str(path) == "-":
-        data = sys.stdin.buffer.read()
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:
+            raise ValueError("standard input is closed")
+        data = stream.read()
     elif str(path).endswith(".gz"):
         with gzip.open(path, "rb") as handle:
             data = handle.read()
     else:
         data = Path(path).read_bytes()
     try:
-        return data.decode("utf-8")
+        return _safe_load.strip_bom(data.decode("utf-8"))
     except UnicodeDecodeError:
         lines = []
         for number, raw in enumerate(data.split(b"\n"), start=1):
@@ -95,7 +99,7 @@ def _read_text(path: str | Path, source: str, problems: list[TraceProblem]) -> s
             except UnicodeDecodeError as exc:
                 problems.append(TraceProblem(source=source, line=number, reason=f"not UTF-8 text (byte {exc.start})"))
                 lines.append("")
-        return "\n".join(lines)
+        return _safe_load.strip_bom("\n".join(lines))
 
 
 def _records(text: str, source: str, problems: list[TraceProblem]) -> Iterator[tuple[int, Any]]:
@@ -105,8 +109,8 @@ def _records(text: str, source: str, problems: list[TraceProblem]) -> Iterator[t
         return
     if stripped[0] in "[{":
         try:  # a whole-file document: one pretty-printed trace or a list of traces
-            whole = json.loads(stripped)
-        except json.JSONDecodeError:
+            whole = _safe_load.loads_json(stripped)
+        except _safe_load.ReadError:
             whole = None
         else:
             first = text[: len(text) - len(text.lstrip())].count("\n") + 1
@@ -120,10 +124,14 @@ def _records(text: str, source: str, problems: list[TraceProblem]) -> Iterator[t
     for number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
+        if len(raw) > _safe_load.MAX_RECORD_BYTES:
+            problems.append(TraceProblem(source=source, line=number, reason=(
+                f"the line has {len(raw):,} characters, over the limit of {_safe_load.MAX_RECORD_BYTES:,} per record")))
+            continue
         try:
-            yield number, json.loads(raw)
-        except json.JSONDecodeError as exc:
-            problems.append(TraceProblem(source=source, line=number, reason=f"not valid JSON ({exc.msg}, column {exc.colno})"))
+            yield number, _safe_load.loads_json(raw)
+        except _safe_load.ReadError as exc:
+            problems.append(TraceProblem(source=source, line=number, reason="not valid JSON: " + exc.message.removeprefix("invalid JSON: ")))
 
 
 def _validate(record: Any, source: str, line: int, problems: list[TraceProblem]) -> LoadedTrace | None:

@@ -149,11 +149,11 @@ class Judge:
         if item.suite is Suite.STRATA_SWORD:
             verdicts.protocol = Protocol.PROJECT
         if item.suite in (Suite.CONSTRUCTIVE, Suite.STRATA_SWORD):
-            result = review_safety(self.safety, item.query, answer, self.guideline(item))
+            result = review_safety(self.safety, item.query, answer, self.guideline(item), history=item.history)
             verdicts.safety, verdicts.safety_fallback = result.value, result.used_fallback
             verdicts.judge_models.append(self.safety.model_name)
         if item.suite is Suite.CONSTRUCTIVE:
-            rated = rate_satisfaction(self.satisfaction, item.query, answer)
+            rated = rate_satisfaction(self.satisfaction, item.query, answer, history=item.history)
             verdicts.satisfaction, verdicts.satisfaction_fallback = rated.value, rated.used_fallback
             verdicts.judge_models.append(self.satisfaction.model_name)
         if item.suite is Suite.XSTEST:

@@ -16,7 +16,6 @@ Nothing is downloaded.
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from oyster_agents import _safe_load
 from oyster_agents.errors import InputError
 from oyster_agents.eval.records import EvalItem, Suite
 from oyster_agents.runner.jsonl import jsonl_lines
@@ -61,7 +61,7 @@ def load_xstest(path: str | Path) -> list[EvalItem]:
     items: list[EvalItem] = []
     for file in suite_files(Suite.XSTEST, path):
         try:
-            with file.open(encoding="utf-8", newline="") as handle:
+            with file.open(encoding="utf-8-sig", newline="") as handle:
                 reader = csv.DictReader(handle)
                 missing = {"id", "prompt", "type", "label"} - set(reader.fieldnames or [])
                 if missing:
@@ -83,6 +83,8 @@ def load_xstest(path: str | Path) -> list[EvalItem]:
             raise InputError(f"cannot read {file}: {exc.strerror}") from exc
         except UnicodeDecodeError as exc:
             raise InputError(f"{file} is not UTF-8 text") from exc
+        except csv.Error as exc:  # e.g. a field over the csv module's size limit
+            raise InputError(f"{file}: not a readable CSV file ({exc})") from None
     return _unique(items)
 
 
@@ -222,11 +224,11 @@ def _constructive_rows(lines: Iterable[str], where: str) -> list[EvalItem]:
 
 def _read_lines(file: Path) -> list[str]:
     try:
-        return jsonl_lines(file.read_text(encoding="utf-8"))
+        return jsonl_lines(_safe_load.decode_utf8(file.read_bytes()))
     except OSError as exc:
         raise InputError(f"cannot read {file}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{file} is not UTF-8 text") from exc
+    except _safe_load.ReadError as exc:
+        raise InputError(f"{file} is {exc.message}") from None
 
 
 def _json_rows(lines: Iterable[str], where: str) -> Iterable[tuple[int, dict[str, Any]]]:
@@ -234,9 +236,9 @@ def _json_rows(lines: Iterable[str], where: str) -> Iterable[tuple[int, dict[str
         if not text.strip():
             continue
         try:
-            row = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}:{number}: invalid JSON: {exc.msg}") from exc
+            row = _safe_load.loads_json(text)
+        except _safe_load.ReadError as exc:
+            raise InputError(f"{where}:{number}: {exc.message}") from None
         if not isinstance(row, dict):
             raise InputError(f"{where}:{number}: each line must be a JSON object")
         yield number, row

@@ -14,7 +14,6 @@ The rule text stays in the user's file; nothing of it ships with the package.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -92,17 +91,19 @@ def load_rules(path: str | Path) -> RuleSet:
 
 
 def _jsonl_rows(file: Path) -> Iterable[tuple[int, dict[str, Any]]]:
+    from oyster_agents import _safe_load
+
     try:
-        lines = jsonl_lines(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {file} as UTF-8 JSON Lines: {exc}") from exc
+        lines = jsonl_lines(_safe_load.decode_utf8(file.read_bytes()))
+    except (OSError, _safe_load.ReadError) as exc:
+        raise InputError(f"cannot read {file} as UTF-8 JSON Lines: {exc}") from None
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
         try:
-            row = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{file}:{number}: invalid JSON ({exc.msg}); expected one rule object a line") from exc
+            row = _safe_load.loads_json(text)
+        except _safe_load.ReadError as exc:
+            raise InputError(f"{file}:{number}: {exc.message}; expected one rule object a line") from None
         if not isinstance(row, dict):
             raise InputError(f"{file}:{number}: each line must be a JSON object with 'category' and 'rule'")
         yield number, row

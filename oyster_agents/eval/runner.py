@@ -52,7 +52,10 @@ def read_records(path: Path) -> list[ItemRecord]:
     """
     if not path.is_file():
         return []
-    lines = jsonl_lines(path.read_text(encoding="utf-8"))
+    try:
+        lines = jsonl_lines(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path} is not UTF-8 text (byte {exc.start}); use a fresh --out folder") from None
     records = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -197,7 +200,10 @@ def _run_target(
 
 def evaluate_item(target: Target, spec: TargetSpec, judge: Judge | MatchOnlyJudge, suite: Suite, item: EvalItem) -> ItemRecord:
     """Answer and judge one item; any failure becomes an error row instead of an exception."""
-    record = ItemRecord(target=spec.label, target_spec=spec.spec, suite=suite, item=item)
+    from oyster_agents.config import mask_url_credentials
+
+    # The --target text may carry a URL with user name and password; the record keeps it masked.
+    record = ItemRecord(target=spec.label, target_spec=mask_url_credentials(spec.spec), suite=suite, item=item)
     t0 = time.perf_counter()
     try:
         reply = target.answer(item)

@@ -169,11 +169,18 @@ def target_model_config(spec: TargetSpec, config: OysterConfig) -> RoleModelConf
     if spec.kind == "hf":
         return base.model_copy(update={"backend": "hf", "model": spec.model, "base_url": None})
     if spec.kind == "openai":
+        from pydantic import ValidationError
+
         key = os.environ.get("OPENAI_API_KEY")
-        return RoleModelConfig.model_validate({
-            **base.model_dump(exclude={"api_key"}),
-            "backend": "openai", "model": spec.model, "base_url": spec.base_url, "api_key": key,
-        })
+        try:
+            return RoleModelConfig.model_validate({
+                **base.model_dump(exclude={"api_key"}),
+                "backend": "openai", "model": spec.model, "base_url": spec.base_url, "api_key": key,
+            })
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        # Not chained: pydantic's error holds the inputs, the API key among them.
+        raise InputError(f"target {spec.label!r}: {problems}")
     raise InputError(f"target {spec.label!r} is the graph, not a model")
 
 

@@ -117,6 +117,35 @@ def validate_query(query: Any, max_chars: int) -> str:
     return cleaned
 
 
+def validate_history(history: Any, max_chars: int) -> list[ChatTurn]:
+    """Prior turns checked like the query: a list of ``{role, content}`` objects whose text is cleaned
+    with :func:`clean_text`; a turn longer than ``max_chars`` is rejected, not truncated.
+
+    Raises:
+        InputError: not a list, a turn that is not a ``{role, content}`` object, or an oversized turn.
+    """
+    from pydantic import ValidationError
+
+    if history is None:
+        return []
+    if not isinstance(history, (list, tuple)):
+        raise InputError(f"history must be a list of turns [{{role, content}}, ...], got {type(history).__name__}")
+    turns = []
+    for number, turn in enumerate(history, start=1):
+        try:
+            parsed = turn if isinstance(turn, ChatTurn) else ChatTurn.model_validate(turn)
+        except ValidationError as exc:
+            problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'turn'}: {e['msg']}" for e in exc.errors()[:3])
+            raise InputError(f"history turn {number} is not a {{role, content}} object: {problem}") from None
+        content = clean_text(parsed.content)
+        if len(content) > max_chars:
+            raise InputError(
+                f"history turn {number} has {len(content)} characters, over the limit of {max_chars} (loop.max_query_chars)"
+            )
+        turns.append(ChatTurn(role=parsed.role, content=content))
+    return turns
+
+
 def _runtimes(config: OysterConfig, models: Mapping[str, BaseChatModel] | None) -> dict[str, RoleRuntime]:
     if models is None:
         from oyster_agents.backends import make_models
@@ -166,9 +195,14 @@ def graph_builder(
         from_messages = bool(messages) and messages[-1].type == "human"
         asked = messages[-1].text if from_messages else state.get("query")
         query = validate_query(asked, config.loop.max_query_chars)
-        history = [t if isinstance(t, ChatTurn) else ChatTurn.model_validate(t) for t in state.get("history") or []]
         keep = config.loop.max_history_turns
-        history = history[-keep:] if keep else []
+        history = state.get("history") or []
+        if isinstance(history, (list, tuple)):
+            history = list(history)[-keep:] if keep else []
+        history = validate_history(history, config.loop.max_query_chars)
+        for key in ("id", "profile"):
+            if state.get(key) is not None and not isinstance(state.get(key), str):
+                raise InputError(f"the input's {key!r} must be text, got {type(state.get(key)).__name__}")
         # Reset per-run values so a thread that is reused for a new turn starts clean.
         return {
             "query": query,

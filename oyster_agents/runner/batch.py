@@ -275,9 +275,17 @@ async def _execute(
 ) -> BatchSummary:
     from oyster_agents.graphs.constructive import recursion_limit
 
+    import math
+
     config = config or OysterConfig()
     say = notify or _log.warning
     out = Path(out)
+    if max_consecutive_failures is not None and max_consecutive_failures < 0:
+        raise InputError(f"max_consecutive_failures must be 0 or more (0 or None: never stop), got {max_consecutive_failures}")
+    if server_wait_s is not None and not (math.isfinite(server_wait_s) and server_wait_s >= 0):
+        raise InputError(f"server_wait_s must be a finite number of seconds, 0 or more, got {server_wait_s}")
+    if concurrency < 1:
+        raise InputError(f"concurrency must be at least 1, got {concurrency}")
     if isinstance(inputs, (str, Path)) and Path(inputs).resolve() == out.resolve():
         raise InputError("the output file must differ from the input file")
     started = time.perf_counter()

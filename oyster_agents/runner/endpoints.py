@@ -13,6 +13,7 @@ from collections.abc import Callable
 from oyster_agents.backends.openai_compat import list_served_models, split_base_urls
 from oyster_agents.config import OysterConfig, Role
 from oyster_agents.errors import BackendError
+from oyster_agents.telemetry._redact import redact, safe_url, url_secrets
 
 
 def endpoint_count(config: OysterConfig) -> int:
@@ -61,7 +62,8 @@ def check_endpoints(
             if served and cfg.model not in served and (url, cfg.model) not in warned and notify is not None:
                 warned.add((url, cfg.model))
                 notify(
-                    f"warning: {url} does not list model {cfg.model!r} (role {role.value}); it serves {served[:8]}"
+                    f"warning: {safe_url(url)} does not list model {cfg.model!r} (role {role.value}); "
+                    f"it serves {served[:8]}"
                 )
 
 
@@ -80,10 +82,14 @@ def _probe(
         except httpx.HTTPError as exc:
             out_of_time = deadline is not None and time.monotonic() + delay > deadline
             if (deadline is None and attempts > retries) or out_of_time:
-                raise BackendError(
-                    f"the server at {url} does not answer ({type(exc).__name__}: {exc}); start it "
+                secrets = [*url_secrets(url), *([api_key] if api_key else [])]
+                cause = redact(str(exc), secrets)[:300]
+                problem = BackendError(
+                    f"the server at {safe_url(url)} does not answer ({type(exc).__name__}: {cause}); start it "
                     "(e.g. `vllm serve MODEL --port 8000`) or fix base_url",
                     role=role, model=model, attempts=attempts,
-                ) from exc
+                )
+                # Not chained: httpx's error carries the request, whose URL may hold credentials.
+                raise problem from None
         time.sleep(delay)
         delay = min(delay * 2, 20.0)

@@ -87,7 +87,7 @@ def parse_records(
 
     A duplicate id (or an identical line without id) is a problem on its second occurrence.
     """
-    from oyster_agents.graphs.constructive import validate_query
+    from oyster_agents.graphs.constructive import validate_history, validate_query
 
     items: list[BatchItem] = []
     problems: list[InputProblem] = []
@@ -99,47 +99,49 @@ def parse_records(
         try:
             parsed = _InputLine.model_validate(value)
             validate_query(parsed.query, max_query_chars)
+            history = validate_history(parsed.history, max_query_chars)
         except ValidationError as exc:
             problems.append(InputProblem(line=number, reason=_describe(exc)))
             continue
         except InputError as exc:
             problems.append(InputProblem(line=number, reason=str(exc)))
             continue
-        key = parsed.id or stable_id(parsed.query, parsed.history, parsed.profile)
+        key = parsed.id or stable_id(parsed.query, history, parsed.profile)
         if key in first_line:
             problems.append(InputProblem(line=number, reason=f"duplicate id {key!r} (first on line {first_line[key]})"))
             continue
         first_line[key] = number
         items.append(
-            BatchItem(id=key, query=parsed.query, history=parsed.history, profile=parsed.profile, line=number)
+            BatchItem(id=key, query=parsed.query, history=history, profile=parsed.profile, line=number)
         )
     return items, problems
 
 
 def read_jsonl_lines(path: str | Path) -> Iterator[tuple[int, Any]]:
-    """Yield ``(line number, value)`` for each non-blank line; undecodable lines yield an ``InputProblem``.
+    """Yield ``(line number, value)`` for each non-blank line; a line that cannot be read (not UTF-8,
+    not JSON, nested too deep, over the size limit) yields an ``InputProblem`` instead.
+
+    A byte-order mark at the start and ``\r\n`` line ends are accepted; the last line needs no ``\n``.
 
     Raises:
         InputError: the file cannot be opened.
     """
+    from oyster_agents import _safe_load
+
     path = Path(path)
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise InputError(f"cannot read input file {path}: {exc.strerror}") from exc
+    limit = _safe_load.MAX_RECORD_BYTES
     with handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
+        for line in _safe_load.iter_lines(handle, max_bytes=limit):
+            if line.data is not None and not line.data.strip():
                 continue
             try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield number, InputProblem(line=number, reason=f"not valid UTF-8 (byte {exc.start})")
-                continue
-            try:
-                yield number, json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield number, InputProblem(line=number, reason=f"invalid JSON: {exc.msg} (column {exc.colno})")
+                yield line.number, _safe_load.parse_line(line, max_bytes=limit)
+            except _safe_load.ReadError as exc:
+                yield line.number, InputProblem(line=line.number, reason=exc.message)
 
 
 def load_items(

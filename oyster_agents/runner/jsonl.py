@@ -3,6 +3,8 @@
 A hard kill can leave at most one torn line at the end of the file (the one being written). On
 open, :func:`open_output` locks the file against a second writer, cuts that torn tail off and
 returns the ids already present, so a rerun skips them: nothing is lost, nothing appears twice.
+A last line that lacks only its ``\n`` (a file edited by hand) is a complete record: it is kept and
+its newline added. Lines are read with the limits of :mod:`oyster_agents._safe_load`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from oyster_agents import _safe_load
 from oyster_agents.errors import InputError
 
 OK = "ok"
@@ -64,20 +67,25 @@ def scan_output(path: str | Path, *, repair: bool = True) -> OutputScan:
     if not path.exists():
         return scan
     good_end = 0
+    missing_newline = False
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.endswith(b"\n"):  # torn write: the process died inside this line
-                scan.dropped_tail_bytes = len(raw)
-                break
-            good_end += len(raw)
+        for line in _safe_load.iter_lines(handle):
             try:
-                record = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                scan.bad_lines.append(number)
+                record = _safe_load.parse_line(line)
+            except _safe_load.ReadError:
+                record = None
+            if not line.terminated:
+                if not _is_record(record):  # torn write: the process died inside this line
+                    scan.dropped_tail_bytes = line.size
+                    break
+                missing_newline = True
+            good_end += line.size
+            if record is None:
+                scan.bad_lines.append(line.number)
                 continue
             key = record.get("id") if isinstance(record, dict) else None
             if not isinstance(key, str) or not key:
-                scan.bad_lines.append(number)
+                scan.bad_lines.append(line.number)
                 continue
             if key in scan.status:
                 scan.duplicate_ids.append(key)
@@ -88,7 +96,16 @@ def scan_output(path: str | Path, *, repair: bool = True) -> OutputScan:
             handle.truncate(good_end)
             handle.flush()
             os.fsync(handle.fileno())
+    elif missing_newline and repair:
+        with path.open("ab") as handle:
+            handle.write(b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
     return scan
+
+
+def _is_record(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("id"), str) and bool(value["id"])
 
 
 class JsonlWriter:
@@ -209,8 +226,8 @@ def open_output(path: str | Path, *, fsync: bool = True, retry_errors: bool = Fa
 
 def _error_id(raw: bytes) -> str | None:
     try:
-        record = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        record = _safe_load.loads_json(raw)
+    except _safe_load.ReadError:
         return None
     if isinstance(record, dict) and record.get("status") == ERROR and isinstance(record.get("id"), str):
         return record["id"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from oyster_agents.schemas.assessment import RiskAssessment
 from oyster_agents.schemas.chain import ReasoningChain
@@ -153,6 +153,16 @@ class RunTrace(BaseModel):
     usage: Usage
     fallbacks: list[Fallback] = Field(default_factory=list)
     config: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_version(cls, value: str) -> str:
+        if value not in SUPPORTED_SCHEMA_VERSIONS:
+            raise ValueError(
+                f"schema_version {value!r} is not supported: this version of oyster-agents reads "
+                f"{', '.join(SUPPORTED_SCHEMA_VERSIONS)}; upgrade oyster-agents to read newer traces"
+            )
+        return value
 
     @property
     def best(self) -> Iterate:

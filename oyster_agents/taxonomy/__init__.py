@@ -2,21 +2,38 @@
 
 The default policy ships as ``default.yaml``; users pass their own file (YAML or JSON) in the same
 shape. A malformed file raises :class:`ConfigError` naming the file and the field.
+
+Limits, because the policy becomes prompt text on every call: the file at most
+``MAX_CONFIG_BYTES`` (1 MiB), at most :data:`MAX_CATEGORIES` categories, names up to
+:data:`MAX_NAME_CHARS` characters, and each guideline at most :data:`MAX_GUIDELINE_CHARS`.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from oyster_agents._safe_load import MAX_CONFIG_BYTES, ReadError, decode_utf8, load_yaml, loads_json
 from oyster_agents.errors import ConfigError
 
 NONE_CATEGORY = "none"
+MAX_CATEGORIES = 100
+MAX_NAME_CHARS = 200
+MAX_GUIDELINE_CHARS = 4000
+
+
+def _guideline_size(rules: list[str]) -> list[str]:
+    size = sum(len(rule) for rule in rules)
+    if size > MAX_GUIDELINE_CHARS:
+        raise ValueError(
+            f"the guideline has {size:,} characters, over the limit of {MAX_GUIDELINE_CHARS:,}: it is sent "
+            "with every call of the critics; keep the rules short"
+        )
+    return rules
 
 
 class Level(BaseModel):
@@ -31,12 +48,14 @@ class Category(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=r"^[a-z0-9_]+$")
-    name: str = Field(min_length=1)
+    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=MAX_NAME_CHARS)
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
     domain: str = ""
     description: str = ""
     typical_severity: int = Field(default=2, ge=0, le=4)
     guideline: list[str] = Field(min_length=1)
+
+    _guideline_limit = field_validator("guideline")(_guideline_size)
 
     def guideline_text(self) -> str:
         """The rules as a numbered list."""
@@ -55,7 +74,9 @@ class Taxonomy(BaseModel):
     interaction_forms: dict[str, str]
     severity_scale: dict[int, str]
     default_guideline: list[str] = Field(min_length=1)
-    categories: list[Category] = Field(min_length=1)
+    categories: list[Category] = Field(min_length=1, max_length=MAX_CATEGORIES)
+
+    _default_guideline_limit = field_validator("default_guideline")(_guideline_size)
 
     @field_validator("levels")
     @classmethod
@@ -149,11 +170,17 @@ def _default() -> Taxonomy:
 
 def _load(path: Path) -> Taxonomy:
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"policy file {path} is {size:,} bytes, over the limit of {MAX_CONFIG_BYTES:,}: the policy becomes "
+                "prompt text on every call; keep categories and guidelines short"
+            )
+        text = decode_utf8(path.read_bytes())
     except OSError as exc:
         raise ConfigError(f"cannot read policy file {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"policy file {path} is not UTF-8 text") from exc
+    except ReadError as exc:
+        raise ConfigError(f"policy file {path} is {exc.message}") from None
     return _parse(text, str(path), is_json=path.suffix.lower() == ".json")
 
 
@@ -161,9 +188,10 @@ def _parse(text: str, where: str, *, is_json: bool) -> Taxonomy:
     import yaml
 
     try:
-        data = json.loads(text) if is_json else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{where}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+        data = loads_json(text, reject_duplicates=True) if is_json else load_yaml(text)
+    except ReadError as exc:
+        line = f":{exc.line}" if exc.line else ""
+        raise ConfigError(f"{where}{line}: {exc.message}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

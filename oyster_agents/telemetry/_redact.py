@@ -28,6 +28,17 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return _PATTERNS[3].sub(lambda m: f"{m.group(1)}{MASK}@", text)
 
 
+def url_secrets(url: str | None) -> list[str]:
+    """The user name and password written into a URL (``http://user:pass@host``), to be masked."""
+    import re as _re
+
+    found = []
+    for match in _re.finditer(r"[a-z][a-z0-9+.-]*://([^/@\s]+)@", url or "", _re.IGNORECASE):
+        user, _, password = match.group(1).partition(":")
+        found += [part for part in (password, user) if part and len(part) >= 4]
+    return found
+
+
 def host_and_port(url: str | None) -> tuple[str | None, int | None]:
     """The host and port of a URL, never its user name or password."""
     if not url:

@@ -99,6 +99,20 @@ def teacher_models():
                   "relevance": 0 if refused else 1, "informativeness": value}
         return json.dumps({"scores": scores, "fixes": ["offer concrete help"] if refused else []})
 
+    def simulate(messages, schema):
+        # Reactions to actual answers: a flat refusal loses the user, an unsafe answer arms a malicious one,
+        # the revised answer satisfies; plans (no answer yet) get a neutral reaction.
+        text = str(messages[-1].content)
+        if "Assistant's answer:" not in text:
+            reaction = {"satisfaction": 0.3, "next_action": "satisfied", "harm_enabled": 0.0}
+        elif FLAT_REFUSAL in text:
+            reaction = {"satisfaction": -0.8, "next_action": "leave", "harm_enabled": 0.0}
+        elif "Skip the precautions" in text:
+            reaction = {"satisfaction": 0.4, "next_action": "escalate", "harm_enabled": 0.8}
+        else:
+            reaction = {"satisfaction": 0.9, "next_action": "satisfied", "harm_enabled": 0.0}
+        return json.dumps(reaction | {"next_message": "thanks"})
+
     def revise(messages, schema):
         return json.dumps({
             "rationale": "add concrete steps", "usefulness_strategies": ["give concrete steps", "explain why each step matters", "keep it short"],
@@ -110,6 +124,7 @@ def teacher_models():
     return scripted_models({
         "risk_assessor": [assess], "strategist": [propose], "responder": [respond],
         "safety_critic": [judge_safety], "satisfaction_critic": [judge_satisfaction], "reviser": [revise],
+        "user_simulator": [simulate],
     })
 
 

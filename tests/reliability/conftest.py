@@ -9,7 +9,8 @@ Sections and their figures (all counts):
 - ``resume``: calls_first, calls_resumed, calls_clean, failed_calls, repeated;
 - ``bad_input``: outcome (``ran``, ``rejected``), structure_changed, executed;
 - ``secrets``: surfaces (list), leaks;
-- ``malformed``: file_named, line_named, field_named (booleans).
+- ``malformed``: file_named, line_named, field_named (booleans);
+- ``fuzz``: inputs (hostile inputs tried on one surface), failures.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 import pytest
 
 RESULTS_ENV = "OYSTER_RELIABILITY_JSON"
-SECTIONS = ("faults", "resume", "bad_input", "secrets", "malformed")
+SECTIONS = ("faults", "resume", "bad_input", "secrets", "malformed", "fuzz")
 
 _records: list[dict[str, Any]] = []
 _outcomes: dict[str, dict[str, Any]] = {}

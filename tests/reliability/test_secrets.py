@@ -182,3 +182,83 @@ def test_the_echoing_server_run_names_the_failure_without_the_key(surfaces):
 def test_trace_config_holds_game_and_loop_only(surfaces):
     trace = json.loads(surfaces["run trace (JSON)"])["trace"]
     assert set(trace["config"]) == {"game", "loop"}
+
+
+# ---- a key in every place a key can be given: file, environment, flag (--set) and URL --------------------
+FILE_KEY = "sk-FILEKEY" + uuid.uuid4().hex
+ENV_KEY = "sk-ENVKEY" + uuid.uuid4().hex
+FLAG_KEY = "sk-FLAGKEY" + uuid.uuid4().hex
+URL_KEY = "urlKEY" + uuid.uuid4().hex
+EVERY_KEY = (FILE_KEY, ENV_KEY, FLAG_KEY, URL_KEY)
+
+
+@pytest.fixture(scope="module")
+def every_place(tmp_path_factory) -> dict[str, str]:
+    """Surface -> text written while keys came from a file, the environment, ``--set`` and a URL."""
+    tmp = tmp_path_factory.mktemp("every-place")
+    found: dict[str, str] = {}
+    server = OpenAICompatServer(models=("base-model",)).start()
+    echo = OpenAICompatServer(models=("base-model",), fail_first=10_000, fail_status=401,
+                              fail_message="Incorrect API key provided: {authorization}").start()
+    log_text = io.StringIO()
+    handler = logging.StreamHandler(log_text)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    url = server.base_url.replace("http://", f"http://user:{URL_KEY}@")
+    config_file = tmp / "oyster.yaml"
+    config_file.write_text(
+        "roles:\n  default:\n    backend: openai\n    model: base-model\n"
+        f"    base_url: {url}\n    api_key: {FILE_KEY}\n    max_retries: 0\n"
+        "  safety_critic:\n    backend: openai\n    model: base-model\n"
+        f"    base_url: {url}\n    max_retries: 0\n"
+        "loop:\n  candidates: 1\n  max_steps: 1\n", encoding="utf-8")
+    common = ["--config", str(config_file), "--set", f"roles.safety_critic.api_key={FLAG_KEY}"]
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("OYSTER_ROLES__REVISER__API_KEY", ENV_KEY)
+            env.setenv("OYSTER_ROLES__REVISER__BASE_URL", url)
+            env.setenv("OYSTER_ROLES__REVISER__MODEL", "base-model")
+            env.setenv("OYSTER_ROLES__REVISER__BACKEND", "openai")
+            queries = _write_queries(tmp)
+            runs = {
+                "run --json --trace console": ["run", "hello", "--json", "--trace", "console", *common],
+                "batch": ["batch", str(queries), "--out", str(tmp / "traces.jsonl"), "--no-progress", *common],
+                "run against a server that echoes keys": ["run", "hello", *common, "--set",
+                                                          "roles.default.base_url=" + echo.base_url.replace(
+                                                              "http://", f"http://user:{URL_KEY}@")],
+                "batch against an endpoint that does not answer": [
+                    "batch", str(queries), "--out", str(tmp / "refused.jsonl"), "--no-progress", *common,
+                    "--set", f"roles.default.base_url=http://user:{URL_KEY}@127.0.0.1:9/v1"],
+                "config error": ["run", "hello", *common, "--set", "loop.max_steps=many",
+                                 "--set", "roles.default.backend=openai", "--set", "roles.default.base_url="],
+                "export": ["export", "sft", str(tmp / "traces.jsonl"), "--out", str(tmp / "dataset"),
+                           "--min-safety", "0"],
+            }
+            for name, argv in runs.items():
+                stdout, stderr = io.StringIO(), io.StringIO()
+                with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+                    code = main(argv)
+                disable_tracing()
+                found[f"oyster {name} (exit {code})"] = stdout.getvalue() + stderr.getvalue()
+            found["batch output"] = (tmp / "traces.jsonl").read_text(encoding="utf-8")
+            found["exported dataset"] = _folder_text(tmp / "dataset") if (tmp / "dataset").exists() else ""
+            config = OysterConfig.load(config_file, overrides={"roles": {"safety_critic": {"api_key": FLAG_KEY}}})
+            assert config.role("reviser").api_key.get_secret_value() == ENV_KEY  # every key is live
+            assert config.role("safety_critic").api_key.get_secret_value() == FLAG_KEY
+            found["config repr and dumps"] = repr(config) + config.model_dump_json() + str(config.model_dump())
+    finally:
+        disable_tracing()
+        server.stop()
+        echo.stop()
+        root.removeHandler(handler)
+    found["logs"] = log_text.getvalue()
+    return found
+
+
+def test_keys_from_file_env_flag_and_url_appear_nowhere(every_place, ledger):
+    assert any("exit 0" in name and "batch" in name for name in every_place)  # the commands really ran
+    assert every_place["batch output"].count("\n") == len(QUERIES)
+    for surface, text in every_place.items():
+        leaks = sum(text.count(key) for key in EVERY_KEY)
+        ledger.record("secrets", f"every place: {surface}", leaks=leaks, chars_searched=len(text))
+        assert leaks == 0, (surface, text[-1500:])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oyster_agents.graphs.lingo_bp import converged
+from oyster_agents.graphs.lingo_bp import best_iterate_index, converged
 from oyster_agents.schemas import Iterate, ReasoningChain, SafetyJudgment, SafetyVerdict, SatisfactionJudgment
 
 CHAIN = ReasoningChain(user_need="u", risk_intent="r", guideline="g", usefulness_strategies=["a"],
@@ -42,3 +42,9 @@ def test_only_safe_judged_iterates_are_a_baseline():
     # the best earlier safe iterate is the baseline, not the last one
     best_first = [iterate("safe", [1, 1, 1, 0, 0]), iterate("safe", [0] * 5), iterate("safe", [1, 1, 0, 0, 0])]
     assert converged(best_first, 0.01)
+
+
+def test_the_returned_index_is_the_selection_rule_s():
+    # no game on either iterate: both rank as outside the boundary; the unsafe one is gated out
+    assert best_iterate_index([iterate("unsafe", [1] * 5), iterate("safe", [0] * 5)]) == 1
+    assert best_iterate_index([iterate("safe", [0] * 5), iterate("safe", [1] * 5)]) == 0

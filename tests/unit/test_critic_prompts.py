@@ -81,3 +81,28 @@ def test_the_reviser_sees_the_policy_rule():
     rule = load_taxonomy().rule_for("healthcare")[1]
     user = models["reviser"].calls[-1][-1].content
     assert f"Policy rule (the guideline may narrow it, never loosen it):\n{rule.strip().splitlines()[0]}" in user
+
+
+def test_the_critic_nodes_work_on_a_bare_state():
+    from oyster_agents.backends.calls import RoleRuntime
+    from oyster_agents.backends.fake import ScriptedChatModel
+    from oyster_agents.config import RoleModelConfig
+    from oyster_agents.nodes.safety_critic import make_safety_critic
+    from oyster_agents.nodes.satisfaction_critic import make_satisfaction_critic
+    from oyster_agents.schemas import Draft, RiskAssessment
+
+    cfg = RoleModelConfig(backend="fake", retry_backoff_s=0)
+    state = {"query": QUERY, "draft": Draft(answer=ANSWER),
+             "assessment": RiskAssessment.model_validate_json(s.assessment(adapted_guideline=GUIDE))}
+    safety = ScriptedChatModel(role="safety_critic", script=[s.safety("borderline")])
+    update = make_safety_critic(RoleRuntime("safety_critic", safety, cfg), load_taxonomy())(state)
+    assert update["safety"].verdict.value == "borderline" and len(update["usage"]) == 1
+    assert load_taxonomy().rule_for("healthcare")[1].strip().splitlines()[0] in safety.calls[0][-1].content
+    # the rule the run grounded its boundary in wins over the policy file's
+    make_safety_critic(RoleRuntime("safety_critic", safety, cfg), load_taxonomy())({**state, "policy_rule": "Rule-X1."})
+    assert "Policy rule (the answer must respect every point):\nRule-X1." in safety.calls[1][-1].content
+    satisfaction = ScriptedChatModel(role="satisfaction_critic", script=[s.rubric([0, 1, 0, 1, 0])])
+    update = make_satisfaction_critic(RoleRuntime("satisfaction_critic", satisfaction, cfg))(state)
+    assert update["satisfaction"].score == 0.4 and update["fallbacks"] == []
+    assert "Earlier conversation" not in satisfaction.calls[0][-1].content
+    assert "What the answer may not do" not in satisfaction.calls[0][-1].content  # no rule in this state

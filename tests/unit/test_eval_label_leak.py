@@ -56,9 +56,10 @@ def _assert_clean(prompts: list[str]) -> None:
 
 def test_no_label_reaches_the_graph_or_an_endpoint_target(tmp_path, fake_models):
     graph_models = fake_models()
+    judge = _judge(fake_models)
     with OpenAICompatServer(models=("served",)) as server:
         run = run_eval(_items(), [parse_target("graph"), parse_target(f"base=openai:{server.base_url}:served")],
-                       tmp_path / "out", config=CONFIG, models=graph_models, judge_models=_judge(fake_models),
+                       tmp_path / "out", config=CONFIG, models=graph_models, judge_models=judge,
                        progress=False, concurrency=2)
         endpoint = [json.dumps(r.body["messages"]) for r in server.requests]
     assert (run.written, run.errors) == (8, 0)
@@ -73,6 +74,9 @@ def test_no_label_reaches_the_graph_or_an_endpoint_target(tmp_path, fake_models)
     with_history = [json.loads(e) for e in endpoint if "zq-query-c" in e]
     assert [m["role"] for m in with_history[0]] == ["user", "assistant", "user"]
     assert with_history[0][0]["content"] == HISTORY[0]["content"]
+
+    judged = "\n".join(str(m.content) for model in judge.values() for call in model.calls for m in call)
+    assert "zq-hist-user" in judged  # the judge reads the answer in its conversation
 
     for record in read_records(tmp_path / "out" / ITEMS_FILE):
         if record.trace is not None:  # the graph was not told the profile either

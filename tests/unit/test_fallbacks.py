@@ -147,7 +147,7 @@ def test_reviser_garbage_keeps_the_chain_unchanged_and_no_convergence():
                         initial="guided")
     first = trace.iterates[0].chain
     assert all(it.chain == first for it in trace.iterates[1:])
-    assert all("revision failed; chain kept" in it.revision_note for it in trace.iterates[1:])
+    assert all(it.revision_note == "[satisfaction] revision failed; chain kept" for it in trace.iterates[1:])
     assert "fallback_value" in recorded(trace, "reviser")
     # the same chain judged the same twice is no convergence when the revision between them failed
     assert len(trace.iterates) == 3

@@ -34,7 +34,8 @@ def test_the_answer_game_drops_users_who_leave_and_prices_the_answer():
 def test_missing_reactions_to_an_answer_are_the_prior_and_recorded():
     found, notes = step_reactions({}, 2)
     assert [r.user_type for r in found] == list(UserType) and all(r.candidate_index == 2 for r in found)
-    assert [n.detail for n in notes] == ["iterate 2/benign", "iterate 2/sensitive", "iterate 2/malicious"]
+    assert [(n.role, n.kind, n.detail) for n in notes] == [
+        ("lingo_bp", "missing_reaction", f"iterate 2/{t}") for t in ("benign", "sensitive", "malicious")]
     given = [reaction(UserType.MALICIOUS, -1.0, 0.0, "keep_attacking", step=1)]
     found, notes = step_reactions({"answer_reactions": given}, 1)
     assert found[2] is given[0] and len(notes) == 2

@@ -127,7 +127,7 @@ def test_the_reviser_node_with_a_bare_state_prompts_without_rule_or_reactions():
     from oyster_agents.nodes.reviser import make_reviser
     from oyster_agents.schemas import Draft, RubricScores, SatisfactionJudgment
 
-    model = ScriptedChatModel(role="reviser", script=[proposal().model_dump_json()])
+    model = ScriptedChatModel(role="reviser", script=[proposal(rationale="x" * 600).model_dump_json()])
     revise = make_reviser(RoleRuntime("reviser", model, RoleModelConfig(backend="fake", retry_backoff_s=0)))
     state = {
         "query": "q", "chain": CHAIN, "draft": Draft(answer="an answer"),
@@ -141,3 +141,4 @@ def test_the_reviser_node_with_a_bare_state_prompts_without_rule_or_reactions():
     assert "Policy rule" not in user and "Predicted reactions" not in user
     assert "Rubric: empathy +1, willingness_to_help +0, task_completion -1" in user
     assert update["chain"] == CHAIN and update["revision_fallback"] is False and update["origin"] == "revised"
+    assert update["revision_note"] == "[safety] " + "x" * 491  # cut to 500 characters

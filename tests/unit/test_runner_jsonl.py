@@ -37,13 +37,23 @@ def test_torn_last_line_is_cut_off_and_writing_continues_cleanly(tmp_path):
     assert [r["id"] for r in _lines(out)] == ["a", "b", "c"]
 
 
-def test_a_complete_json_line_without_newline_counts_as_torn(tmp_path):
-    # The newline is part of the single write; without it the write did not finish.
+def test_a_complete_record_without_newline_is_kept_and_its_newline_added(tmp_path):
+    # A file edited by hand often lacks the final newline; the record is whole, so it is not run again.
     out = tmp_path / "out.jsonl"
     out.write_bytes(b'{"id": "a"}\n{"id": "b"}')
     scan = scan_output(out, repair=False)
-    assert set(scan.status) == {"a"} and scan.dropped_tail_bytes == len(b'{"id": "b"}')
+    assert set(scan.status) == {"a", "b"} and scan.dropped_tail_bytes == 0
     assert out.read_bytes().endswith(b'{"id": "b"}')  # repair=False leaves the file alone
+    scan_output(out)
+    assert out.read_bytes() == b'{"id": "a"}\n{"id": "b"}\n'
+
+
+def test_an_unterminated_last_line_that_is_not_a_record_is_cut(tmp_path):
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(b'{"id": "a"}\n{"no_id": 1}')
+    scan = scan_output(out)
+    assert set(scan.status) == {"a"} and scan.dropped_tail_bytes == len(b'{"no_id": 1}')
+    assert out.read_bytes() == b'{"id": "a"}\n'
 
 
 def test_bad_and_duplicate_lines_are_reported_not_counted(tmp_path):
