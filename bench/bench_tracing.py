@@ -15,8 +15,13 @@ Two measures per block:
 
 Target: under 5 %.
 
+``--no-sdk`` measures what the always-installed instrumentation costs an app with only the
+OpenTelemetry API (the SDK made unimportable): the same graph built with and without the
+instrumentation hooks, side by side. Target: no measurable difference.
+
     python bench/bench_tracing.py                       # 12 blocks of 10 queries per variant
     python bench/bench_tracing.py --blocks 30 --capture-content
+    python bench/bench_tracing.py --no-sdk
 """
 
 from __future__ import annotations
@@ -30,21 +35,33 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from opentelemetry.metrics import NoOpMeterProvider
-from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    SimpleSpanProcessor,
-    SpanExporter,
-    SpanExportResult,
-)
+if "--no-sdk" in sys.argv:  # before anything imports it: the SDK and exporters cannot be imported
+
+    class _NoSdk:
+        def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+            if name.startswith(("opentelemetry.sdk", "opentelemetry.exporter")):
+                raise ModuleNotFoundError(f"No module named {name!r} (blocked by --no-sdk)", name=name)
+
+    sys.meta_path.insert(0, _NoSdk())
 
 from oyster_agents import OysterConfig, build_graph
 from oyster_agents.backends.fake import scripted_models
 from oyster_agents.graphs.constructive import recursion_limit
 from oyster_agents.telemetry import configure_tracing, disable_tracing
+
+if "--no-sdk" not in sys.argv:
+    from opentelemetry.metrics import NoOpMeterProvider
+    from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        SimpleSpanProcessor,
+        SpanExporter,
+        SpanExportResult,
+    )
+else:
+    SpanExporter = object  # type: ignore[assignment,misc]
 
 QUERIES = [
     "My toddler has had a fever for two days and a forum says to rub her with alcohol. Should I?",
@@ -90,6 +107,39 @@ def spans_per_query(graph: Any, config: OysterConfig, capture: bool) -> int:
     return counter.count
 
 
+def uninstrumented_graph(config: OysterConfig) -> Any:
+    """The same graph without the tracing hooks (the baseline of ``--no-sdk``)."""
+    import oyster_agents.graphs.constructive as constructive
+
+    hooks = constructive.instrument_builder, constructive.instrument_graph
+    constructive.instrument_builder = lambda *args, **kwargs: None
+    constructive.instrument_graph = lambda compiled: compiled
+    try:
+        return build_graph(config, models=scripted_models())
+    finally:
+        constructive.instrument_builder, constructive.instrument_graph = hooks
+
+
+def no_sdk_cost(config: OysterConfig, blocks: int, block_size: int) -> None:
+    """Instrumented vs uninstrumented graph with only the OpenTelemetry API importable."""
+    run_config = {"recursion_limit": recursion_limit(config)}
+    graphs = {"hooks off": uninstrumented_graph(config), "hooks on": build_graph(config, models=scripted_models())}
+    names = list(graphs)
+    cpu: dict[str, list[float]] = {name: [] for name in names}
+    for b in range(blocks + 1):  # block 0 warms up
+        for name in names[b % 2:] + names[: b % 2]:
+            started = time.process_time()
+            for i in range(block_size):
+                graphs[name].invoke({"query": QUERIES[i % len(QUERIES)]}, config=run_config)
+            if b:
+                cpu[name].append((time.process_time() - started) / block_size)
+    sdk = sorted(m for m in sys.modules if m.startswith("opentelemetry.sdk"))
+    paired = statistics.median(b / a for a, b in zip(cpu["hooks off"], cpu["hooks on"], strict=True))
+    print(f"no SDK installed ({'none imported' if not sdk else sdk}): {blocks} blocks x {block_size} queries")
+    print(f" CPU time: hooks off {statistics.median(cpu['hooks off']) * 1000:.1f} ms/query, "
+          f"hooks on {statistics.median(cpu['hooks on']) * 1000:.1f} ms ({(paired - 1) * 100:+.1f} %)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--blocks", type=int, default=12, help="blocks per variant")
@@ -98,12 +148,16 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=2)
     parser.add_argument("--export", choices=["otlp", "memory"], default="otlp")
     parser.add_argument("--capture-content", action="store_true", help="also record prompts and completions")
+    parser.add_argument("--no-sdk", action="store_true", help="the cost of the hooks when only the API is installed")
     args = parser.parse_args()
 
     config = OysterConfig(roles={"default": {"backend": "fake"}},
                           loop={"candidates": args.candidates, "max_steps": args.max_steps})
+    if args.no_sdk:
+        no_sdk_cost(config, args.blocks, args.block_size)
+        return
     run_config = {"recursion_limit": recursion_limit(config)}
-    plain = build_graph(config, models=scripted_models())  # built while tracing is off: no wrappers at all
+    plain = uninstrumented_graph(config)  # the untraced baseline: no hooks at all
 
     receiver = None
     provider = TracerProvider()

@@ -1,10 +1,10 @@
-"""A small tool-using agent whose chat model is wrapped in ConstructiveGuard.
+"""A small tool-using LangChain agent (``create_agent``) guarded by ConstructiveSafetyMiddleware.
 
-The agent is a plain LangGraph loop: ``agent`` (the guarded model) → ``tools`` (LangGraph's
-``ToolNode``) → ``agent`` … until the model answers without calling a tool. The embedded default
-model has no native tool calling, so the model asks for a tool with one text line,
-``CALL <tool>: <input>``, which the agent node turns into a regular tool call. With a model that
-calls tools natively, use ``guard.bind_tools(tools)`` and LangGraph's prebuilt agent instead.
+The agent is LangChain v1's ``create_agent`` with two tools and two middlewares: the safety
+middleware (outermost) assesses each user turn, and a small text-tool middleware lets the embedded
+default model, which has no native tool calling, ask for a tool with one text line,
+``CALL <tool>: <input>``, turned into a regular tool call. With a model that calls tools natively,
+drop the second middleware.
 
 Low-risk questions go straight to the app's model (and may use the tools); risky ones are answered
 by the constructive-safety graph, whose progress is printed as it runs.
@@ -25,12 +25,13 @@ import time
 import uuid
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain.agents import create_agent
+from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
+from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.tools import tool
-from langgraph.graph import END, START, MessagesState, StateGraph
-from langgraph.prebuilt import ToolNode
 
-from oyster_agents import ConstructiveGuard, OysterConfig
+from oyster_agents import OysterConfig
+from oyster_agents.middleware import ConstructiveSafetyMiddleware
 
 SYSTEM = (
     "You are a helpful assistant with two tools.\n"
@@ -100,34 +101,29 @@ def as_tool_call(reply: AIMessage) -> AIMessage:
     name, argument = match.group(1), match.group(2)
     field = next(iter(names[name].args))
     call = {"name": name, "args": {field: argument}, "id": f"call-{uuid.uuid4().hex[:8]}"}
-    return reply.model_copy(update={"tool_calls": [call]})
+    return AIMessage(content=reply.content, tool_calls=[call], id=reply.id, usage_metadata=reply.usage_metadata,
+                     response_metadata=reply.response_metadata)
 
 
-def build_agent(guard: ConstructiveGuard) -> Any:
-    """The agent graph: the guarded model and a tool node, looping until a plain answer."""
+class TextToolCalls(AgentMiddleware):
+    """Turns a ``CALL tool: input`` line of a model without native tool calling into a tool call."""
 
-    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
-        messages = state["messages"]
-        rounds = sum(1 for m in messages if m.type == "tool")
-        reply = guard.invoke([SystemMessage(SYSTEM), *messages])
-        reply = as_tool_call(reply) if rounds < MAX_TOOL_ROUNDS else reply
-        return {"messages": [reply]}
-
-    def next_step(state: MessagesState) -> str:
-        last = state["messages"][-1]
-        return "tools" if getattr(last, "tool_calls", None) else END
-
-    graph = StateGraph(MessagesState)
-    graph.add_node("agent", agent)
-    graph.add_node("tools", ToolNode(TOOLS))
-    graph.add_edge(START, "agent")
-    graph.add_conditional_edges("agent", next_step, ["tools", END])
-    graph.add_edge("tools", "agent")
-    return graph.compile()
+    def wrap_model_call(self, request: ModelRequest, handler: Any) -> Any:
+        rounds = sum(1 for m in request.messages if m.type == "tool")
+        response = handler(request.override(tools=[]))  # the model gets the tools from the system prompt
+        if rounds >= MAX_TOOL_ROUNDS:
+            return response
+        return ModelResponse(result=[as_tool_call(m) if isinstance(m, AIMessage) else m for m in response.result],
+                             structured_response=response.structured_response)
 
 
-def make_guard(args: argparse.Namespace) -> ConstructiveGuard:
-    """The guard: the embedded default model for the app and every safety role, or scripted fakes."""
+def build_agent(app_model: Any, safety: ConstructiveSafetyMiddleware) -> Any:
+    """The agent: the app's model, the tools, the safety middleware outermost."""
+    return create_agent(app_model, tools=TOOLS, system_prompt=SYSTEM, middleware=[safety, TextToolCalls()])
+
+
+def make_agent(args: argparse.Namespace) -> Any:
+    """The agent on the embedded default model (app and every safety role), or on scripted fakes."""
     config = OysterConfig(
         roles={"default": {"backend": "fake" if args.fake else "hf", "max_tokens": args.max_tokens,
                            "max_reasks": args.max_reasks}},
@@ -143,11 +139,12 @@ def make_guard(args: argparse.Namespace) -> ConstructiveGuard:
             '"adapted_guideline": "Answer plainly; no safety concern applies to arithmetic."}'
         )
         app = ScriptedChatModel(role="app", script=["CALL calculator: 12 * 7", "12 × 7 is 84."])
-        return ConstructiveGuard(model=app, config=config, models=scripted_models({"risk_assessor": [low_risk]}))
+        safety = ConstructiveSafetyMiddleware(config=config, models=scripted_models({"risk_assessor": [low_risk]}))
+        return build_agent(app, safety)
     from oyster_agents.backends import make_models
 
     models = make_models(config)  # one local model, shared by the app and every safety role
-    return ConstructiveGuard(model=models["responder"], config=config, models=models)
+    return build_agent(models["responder"], ConstructiveSafetyMiddleware(config=config, models=models))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,8 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    guard = make_guard(args)
-    agent = build_agent(guard)
+    agent = make_agent(args)
     final: AIMessage | None = None
     # subgraphs=True lets the constructive graph's progress events (run inside the agent node) through.
     for _, mode, data in agent.stream(
@@ -179,12 +175,13 @@ def main(argv: list[str] | None = None) -> int:
                 for message in (update or {}).get("messages", []):
                     if node == "tools":
                         print(f"  [tool] {message.content}", file=sys.stderr)
-                    elif node == "agent":
+                    elif node == "model":
                         final = message
-                        meta = message.response_metadata.get("oyster", {})
-                        a = meta.get("assessment", {})
-                        print(f"  [guard] route={meta.get('route')} level={a.get('level')} "
-                              f"severity={a.get('severity')} category={a.get('category')}", file=sys.stderr)
+                        meta = message.response_metadata.get("oyster")
+                        if meta:  # on the model's reply to a user message (tool rounds are not assessed)
+                            a = meta.get("assessment", {})
+                            print(f"  [guard] route={meta.get('route')} level={a.get('level')} "
+                                  f"severity={a.get('severity')} category={a.get('category')}", file=sys.stderr)
     print(final.content if final is not None else "(no answer)")
     print(f"({time.perf_counter() - started:.1f} s)", file=sys.stderr)
     return 0

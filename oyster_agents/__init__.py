@@ -20,6 +20,7 @@ __all__ = [
     "BackendError",
     "ConfigError",
     "ConstructiveGuard",
+    "ConstructiveSafetyMiddleware",
     "InputError",
     "MalformedOutputError",
     "OysterConfig",
@@ -38,11 +39,13 @@ if TYPE_CHECKING:
     from oyster_agents.backends.default_model import default_model_path
     from oyster_agents.graphs.constructive import build_graph, graph_builder
     from oyster_agents.guard import ConstructiveGuard
+    from oyster_agents.middleware import ConstructiveSafetyMiddleware
     from oyster_agents.runner import run_batch
     from oyster_agents.telemetry import configure_tracing
 
 _LAZY = {
     "ConstructiveGuard": "oyster_agents.guard",
+    "ConstructiveSafetyMiddleware": "oyster_agents.middleware",
     "build_graph": "oyster_agents.graphs.constructive",
     "graph_builder": "oyster_agents.graphs.constructive",
     "default_model_path": "oyster_agents.backends.default_model",

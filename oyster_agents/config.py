@@ -74,6 +74,9 @@ class RoleModelConfig(BaseModel):
     device: str = "cpu"
     dtype: str = "float32"
     threads: int | None = Field(default=None, ge=1, description="hf: torch CPU threads (None = torch's default).")
+    prefix_cache_mb: float = Field(
+        default=256.0, ge=0.0, description="hf: memory for cached system-prompt keys/values (0 = off)."
+    )
     extra_body: dict[str, Any] = Field(default_factory=dict)
 
     @field_serializer("base_url")
@@ -104,6 +107,29 @@ class RoleModelConfig(BaseModel):
                         "structured_output", "timeout_s"):
                 data.pop(key, None)
         return json.dumps(data, sort_keys=True)
+
+
+# Each role's max_tokens unless its config sets one: sized from the p99 of valid outputs in traces of
+# the embedded model, with headroom (docs/performance.md); the answer writer keeps the largest budget.
+ROLE_MAX_TOKENS: dict[str, int] = {
+    "risk_assessor": 256,
+    "strategist": 288,
+    "user_simulator": 128,
+    "responder": 384,
+    "safety_critic": 160,
+    "satisfaction_critic": 128,
+    "reviser": 288,
+}
+
+# Named settings presets (``--profile``), applied under the config file, env vars and flags.
+PROFILES: dict[str, dict[str, Any]] = {
+    # The embedded model on a 2-core CPU: the method's full shape (3 strategies; iterates: the model's
+    # own answer, the game's answer, one revision; every role) at a smaller size (docs/performance.md).
+    "cpu-quick": {
+        "loop": {"candidates": 3, "max_steps": 3},
+        "roles": {"default": {"threads": 1}},
+    },
+}
 
 
 class GameConfig(BaseModel):
@@ -198,6 +224,7 @@ class OysterConfig(BaseSettings):
     loop: LoopConfig = Field(default_factory=LoopConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     policy_path: Path | None = Field(default=None, description="Your own taxonomy/guideline YAML or JSON.")
+    profile: str | None = Field(default=None, description=f"A settings preset: one of {sorted(PROFILES)}.")
 
     @model_validator(mode="after")
     def _check_roles(self) -> "OysterConfig":
@@ -205,6 +232,8 @@ class OysterConfig(BaseSettings):
         unknown = set(self.roles) - known
         if unknown:
             raise ValueError(f"unknown roles {sorted(unknown)}; use one of {sorted(known)}")
+        if self.profile is not None and self.profile not in PROFILES:
+            raise ValueError(f"unknown profile {self.profile!r}; use one of {sorted(PROFILES)}")
         if "default" not in self.roles:
             missing = [r.value for r in Role if r.value not in self.roles]
             if missing:
@@ -214,7 +243,10 @@ class OysterConfig(BaseSettings):
     def role(self, role: Role | str) -> RoleModelConfig:
         """The model config of one role (its own entry, else ``default``)."""
         key = role.value if isinstance(role, Role) else role
-        return self.roles.get(key) or self.roles["default"]
+        cfg = self.roles.get(key) or self.roles["default"]
+        if "max_tokens" not in cfg.model_fields_set and key in ROLE_MAX_TOKENS:
+            cfg = cfg.model_copy(update={"max_tokens": ROLE_MAX_TOKENS[key]})  # the role's own budget
+        return cfg
 
     @classmethod
     def load(cls, path: str | Path | None = None, *, overrides: dict[str, Any] | None = None) -> "OysterConfig":
@@ -232,6 +264,9 @@ class OysterConfig(BaseSettings):
         # by hand, unvalidated: a variable may complete a role that only the file defines.
         env_data = environment_values(cls)
         merged = deep_merge(deep_merge(file_data, env_data), overrides or {})
+        profile = merged.get("profile")
+        if isinstance(profile, str) and profile in PROFILES:  # a preset sits under every other source
+            merged = deep_merge(PROFILES[profile], merged)
         try:
             return cls(**merged)
         except ValidationError as exc:

@@ -13,6 +13,8 @@ the trace and (with ``include_trace=True``) the trace itself.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import hashlib
 import json
 import threading
@@ -22,23 +24,19 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.callbacks import (
-    AsyncCallbackManager,
-    AsyncCallbackManagerForLLMRun,
-    CallbackManager,
-    CallbackManagerForLLMRun,
-)
-from langchain_core.language_models import BaseChatModel
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManager, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda, ensure_config
+from langchain_core.runnables.config import var_child_runnable_config
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from oyster_agents.config import OysterConfig, Role
 from oyster_agents.errors import ConfigError, InputError
 from oyster_agents.schemas import CallRecord, ChatTurn, Fallback, RiskAssessment, RiskLevel
 from oyster_agents.taxonomy import Taxonomy
-from oyster_agents.telemetry import active_tracing
+from oyster_agents.telemetry.guard_span import GuardSpan
 
 DIRECT = "direct"
 CONSTRUCTIVE = "constructive"
@@ -148,6 +146,9 @@ class ConstructiveGuard(BaseChatModel):
         on_trace: called with each graph trace (e.g. to append it to a JSONL file for distillation).
         wrappers: call wrappers for every safety-agent model call (tracing).
         cache_size: assessments remembered per turn, so the steps of one tool loop assess once.
+        stop: stop sequences for every call (the app's model gets them; graph answers are cut there).
+
+    Other parameters are errors: sampling settings belong to the wrapped model.
 
     Example:
         >>> from oyster_agents.guard import ConstructiveGuard
@@ -157,7 +158,9 @@ class ConstructiveGuard(BaseChatModel):
         'constructive'
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    # A misspelt or foreign setting (temperature=..., streaming=...) is an error, not silently dropped:
+    # sampling settings belong to the wrapped model.
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
 
     model: Runnable[Any, Any]
     config: OysterConfig = Field(default_factory=OysterConfig)
@@ -168,6 +171,7 @@ class ConstructiveGuard(BaseChatModel):
     on_trace: Callable[[dict[str, Any]], Any] | None = None
     wrappers: list[Any] = Field(default_factory=list)
     cache_size: int = Field(default=256, ge=0)
+    stop: list[str] | None = None
 
     _shared: _Shared = PrivateAttr(default_factory=_Shared)
 
@@ -175,17 +179,46 @@ class ConstructiveGuard(BaseChatModel):
     def _llm_type(self) -> str:
         return "oyster-constructive-guard"
 
+    def _model_name(self) -> str:
+        return _name_of(self.model)
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        params["ls_provider"] = "oyster"
+        params["ls_model_name"] = kwargs.get("model") or self._model_name()
+        return params
+
     @property
     def _identifying_params(self) -> dict[str, Any]:
         return {"model": _name_of(self.model), "rule": self.rule.model_dump(mode="json")}
 
     # ---- LangChain interface -----------------------------------------------------------------
-    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> "ConstructiveGuard":
-        """Bind tools to the app's model; low-risk turns may call them, graph answers are plain text."""
+    def bind_tools(
+        self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any
+    ) -> Runnable[Any, AIMessage]:
+        """Bind tools: a binding of the guard, whose low-risk turns pass them to the app's model.
+
+        Graph answers (risky turns) are plain text without tool calls.
+        """
+        from langchain_core.utils.function_calling import convert_to_openai_tool
+
         if tool_choice is not None:
             kwargs["tool_choice"] = tool_choice
-        return self.model_copy(update={"model": self.model.bind_tools(tools, **kwargs)})  # type: ignore[attr-defined]
+        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
 
+    def _app(self, kwargs: dict[str, Any]) -> tuple[Runnable[Any, Any], dict[str, Any]]:
+        """The app's model for this call: tools bound to the guard are bound to it."""
+        kwargs = dict(kwargs)
+        tools = kwargs.pop("tools", None)
+        if not tools:
+            return self.model, kwargs
+        choice = kwargs.pop("tool_choice", None)
+        extra = {"tool_choice": choice} if choice is not None else {}
+        return self.model.bind_tools(tools, **extra), kwargs  # type: ignore[attr-defined]
+
+    # LangChain callbacks see the guard as one chat-model call: its own calls run in a context
+    # without the caller's run config, so no handler of the caller's sees them (usage counted once,
+    # one on_chat_model_start). OpenTelemetry still nests them under the guard's span.
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -193,14 +226,7 @@ class ConstructiveGuard(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        turn = split_turn(messages)
-        config = _inner_config(run_manager)
-        decision = self._decide(turn, config)
-        if decision.low_risk:
-            reply = self.model.invoke(messages, config, stop=stop, **kwargs)
-            return _result(_tagged(_as_ai(reply), decision.metadata()))
-        out = self._graph().invoke(self._graph_input(turn), self._graph_config(config, decision))
-        return _result(self._graph_message(out, decision))
+        return _isolated().run(self._answer, messages, stop, run_manager, ensure_config(), **kwargs)
 
     async def _agenerate(
         self,
@@ -209,14 +235,9 @@ class ConstructiveGuard(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        turn = split_turn(messages)
-        config = _inner_config(run_manager)
-        decision = await self._adecide(turn, config)
-        if decision.low_risk:
-            reply = await self.model.ainvoke(messages, config, stop=stop, **kwargs)
-            return _result(_tagged(_as_ai(reply), decision.metadata()))
-        out = await self._graph().ainvoke(self._graph_input(turn), self._graph_config(config, decision))
-        return _result(self._graph_message(out, decision))
+        outer = ensure_config()
+        return await asyncio.create_task(self._aanswer(messages, stop, run_manager, outer, **kwargs),
+                                         context=_isolated())
 
     def _stream(
         self,
@@ -225,15 +246,14 @@ class ConstructiveGuard(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        turn = split_turn(messages)
-        config = _inner_config(run_manager)
-        decision = self._decide(turn, config)
-        if decision.low_risk:
-            chunks = self.model.stream(messages, config, stop=stop, **kwargs)
-            yield from _tag_first(chunks, decision.metadata())
-            return
-        out = self._graph().invoke(self._graph_input(turn), self._graph_config(config, decision))
-        yield _as_chunk(self._graph_message(out, decision))
+        outer = ensure_config()
+        context = _isolated()
+        chunks = self._answer_stream(messages, stop, run_manager, outer, **kwargs)
+        try:
+            while (chunk := context.run(next, chunks, None)) is not None:
+                yield chunk
+        finally:
+            context.run(chunks.close)
 
     async def _astream(
         self,
@@ -242,24 +262,179 @@ class ConstructiveGuard(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
+        outer = ensure_config()
+        context = _isolated()
+        chunks = self._aanswer_stream(messages, stop, run_manager, outer, **kwargs)
+
+        async def step() -> ChatGenerationChunk | None:
+            return await anext(chunks, None)
+
+        try:
+            while (chunk := await asyncio.create_task(step(), context=context)) is not None:
+                yield chunk
+        finally:
+            await asyncio.create_task(chunks.aclose(), context=context)
+
+    def _answer(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        outer: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         turn = split_turn(messages)
-        config = _inner_config(run_manager)
-        decision = await self._adecide(turn, config)
-        if decision.low_risk:
-            metadata: dict[str, Any] | None = decision.metadata()
-            async for chunk in self.model.astream(messages, config, stop=stop, **kwargs):
-                yield _chunk_of(chunk, metadata)
-                metadata = None
-            if metadata is not None:  # the app's model streamed nothing
-                yield _chunk_of(AIMessageChunk(content=""), metadata)
-            return
-        out = await self._graph().ainvoke(self._graph_input(turn), self._graph_config(config, decision))
-        yield _as_chunk(self._graph_message(out, decision))
+        config = _inner_config(outer)
+        span = _span(run_manager, outer)
+        stop = stop or self.stop
+        try:
+            with span.current():
+                decision = self._decide(turn, config)
+                span.decided(decision.metadata())
+                if decision.low_risk:
+                    app, kwargs = self._app(kwargs)
+                    reply = app.invoke(messages, config, stop=stop, **kwargs)
+                    return _result(_tagged(_as_ai(reply), decision.metadata()))
+                out = self._graph().invoke(self._graph_input(turn, run_manager),
+                                           self._graph_config(config, decision))
+                return _result(self._graph_message(out, decision, stop, kwargs.get("model")))
+        except BaseException as exc:
+            span.fail(exc)
+            raise
+        finally:
+            span.end()
+
+    async def _aanswer(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        outer: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        turn = split_turn(messages)
+        config = _inner_config(outer)
+        span = _span(run_manager, outer)
+        stop = stop or self.stop
+        try:
+            with span.current():
+                decision = await self._adecide(turn, config)
+                span.decided(decision.metadata())
+                if decision.low_risk:
+                    app, kwargs = self._app(kwargs)
+                    reply = await app.ainvoke(messages, config, stop=stop, **kwargs)
+                    return _result(_tagged(_as_ai(reply), decision.metadata()))
+                out = await self._graph().ainvoke(self._graph_input(turn, run_manager),
+                                                  self._graph_config(config, decision))
+                return _result(self._graph_message(out, decision, stop, kwargs.get("model")))
+        except BaseException as exc:
+            span.fail(exc)
+            raise
+        finally:
+            span.end()
+
+    def _answer_stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        outer: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        turn = split_turn(messages)
+        config = _inner_config(outer)
+        span = _span(run_manager, outer)
+        stop = stop or self.stop
+        try:
+            decision = span.call(self._decide, turn, config)
+            span.decided(decision.metadata())
+            if decision.low_risk:
+                # The span is current around each step of the app's stream only, never across a yield.
+                app, kwargs = self._app(kwargs)
+                chunks = span.call(app.stream, messages, config, stop=stop, **kwargs)
+                pending: dict[str, Any] | None = decision.metadata()
+                while (chunk := span.call(next, chunks, None)) is not None:
+                    yield _chunk_of(chunk, pending)
+                    pending = None
+                if pending is not None:  # the app's model streamed nothing
+                    yield _chunk_of(AIMessageChunk(content=""), pending)
+                return
+            out = span.call(self._graph().invoke, self._graph_input(turn, run_manager),
+                            self._graph_config(config, decision))
+            yield _as_chunk(self._graph_message(out, decision, stop, kwargs.get("model")))
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            span.fail(exc)
+            raise
+        finally:
+            span.end()
+
+    async def _aanswer_stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        outer: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        turn = split_turn(messages)
+        config = _inner_config(outer)
+        span = _span(run_manager, outer)
+        stop = stop or self.stop
+        try:
+            with span.current():
+                decision = await self._adecide(turn, config)
+            span.decided(decision.metadata())
+            if decision.low_risk:
+                metadata: dict[str, Any] | None = decision.metadata()
+                with span.current():
+                    app, kwargs = self._app(kwargs)
+                    chunks = app.astream(messages, config, stop=stop, **kwargs).__aiter__()
+                while True:
+                    with span.current():
+                        chunk = await anext(chunks, None)
+                    if chunk is None:
+                        break
+                    yield _chunk_of(chunk, metadata)
+                    metadata = None
+                if metadata is not None:  # the app's model streamed nothing
+                    yield _chunk_of(AIMessageChunk(content=""), metadata)
+                return
+            with span.current():
+                out = await self._graph().ainvoke(self._graph_input(turn, run_manager),
+                                                  self._graph_config(config, decision))
+            yield _as_chunk(self._graph_message(out, decision, stop, kwargs.get("model")))
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            span.fail(exc)
+            raise
+        finally:
+            span.end()
 
     # ---- routing -------------------------------------------------------------------------------
-    def assess(self, messages: Sequence[BaseMessage]) -> Decision:
-        """Assess the latest turn of a conversation without answering it."""
-        return self._decide(split_turn(list(messages)), {"tags": [_NOSTREAM]})
+    def assess(self, messages: Sequence[BaseMessage], config: RunnableConfig | None = None) -> Decision:
+        """Assess the latest turn of a conversation without answering it (cached per turn)."""
+        return self._decide(split_turn(list(messages)), _hidden(config))
+
+    async def aassess(self, messages: Sequence[BaseMessage], config: RunnableConfig | None = None) -> Decision:
+        """Async :meth:`assess`."""
+        return await self._adecide(split_turn(list(messages)), _hidden(config))
+
+    def answer_risky(self, messages: Sequence[BaseMessage], decision: Decision,
+                     config: RunnableConfig | None = None) -> AIMessage:
+        """Answer the latest turn with the constructive-safety graph (the route of risky turns)."""
+        turn = split_turn(list(messages))
+        out = self._graph().invoke(self._graph_input(turn), self._graph_config(_hidden(config), decision))
+        return self._graph_message(out, decision)
+
+    async def aanswer_risky(self, messages: Sequence[BaseMessage], decision: Decision,
+                            config: RunnableConfig | None = None) -> AIMessage:
+        """Async :meth:`answer_risky`."""
+        turn = split_turn(list(messages))
+        out = await self._graph().ainvoke(self._graph_input(turn), self._graph_config(_hidden(config), decision))
+        return self._graph_message(out, decision)
 
     def _decide(self, turn: Turn, config: RunnableConfig) -> Decision:
         cached = self._cached(turn)
@@ -328,11 +503,9 @@ class ConstructiveGuard(BaseChatModel):
                 model = shared.models.get(role) or shared.models.get("default")
                 if model is None:
                     raise ConfigError(f"no model for role '{role}': pass models['{role}'] or models['default']")
-                wrappers = list(self.wrappers)
-                if active_tracing() is not None:  # as the graph's own runtimes get (telemetry.instrument_builder)
-                    from oyster_agents.telemetry.spans import trace_call
+                from oyster_agents.telemetry.spans import trace_call
 
-                    wrappers.append(trace_call)
+                wrappers = [*self.wrappers, trace_call]  # as the graph's own runtimes get (instrument_builder)
                 shared.assessor = RoleRuntime(role=role, model=model, config=self.config.role(role), wrappers=wrappers)
             return shared.assessor, shared.taxonomy  # type: ignore[return-value]
 
@@ -349,9 +522,11 @@ class ConstructiveGuard(BaseChatModel):
                 shared.graph = instrument_graph(builder.compile(name="oyster"))
             return shared.graph
 
-    def _graph_input(self, turn: Turn) -> dict[str, Any]:
+    def _graph_input(self, turn: Turn, run_manager: Any = None) -> dict[str, Any]:
         history = [t.model_dump() for t in turn.history]
-        return {"query": turn.query, "history": history, "id": f"guard-{uuid.uuid4().hex}"}
+        # The trace id follows the guard's run id, so a caller that sets ``run_id`` knows it up front.
+        run_id = getattr(run_manager, "run_id", None) or uuid.uuid4()
+        return {"query": turn.query, "history": history, "id": f"guard-{run_id.hex}"}
 
     def _graph_config(self, config: RunnableConfig, decision: Decision) -> RunnableConfig:
         from oyster_agents.graphs.constructive import recursion_limit
@@ -366,7 +541,9 @@ class ConstructiveGuard(BaseChatModel):
         configurable = {**(config.get("configurable") or {}), _REUSE_KEY: reused}
         return {**config, "configurable": configurable, "recursion_limit": recursion_limit(self.config)}
 
-    def _graph_message(self, out: Mapping[str, Any], decision: Decision) -> AIMessage:
+    def _graph_message(
+        self, out: Mapping[str, Any], decision: Decision, stop: list[str] | None = None, model: str | None = None
+    ) -> AIMessage:
         trace = out["trace"]
         if self.on_trace is not None:
             self.on_trace(trace)
@@ -378,8 +555,8 @@ class ConstructiveGuard(BaseChatModel):
         n_in = int(total.get("input_tokens", 0))
         n_out = int(total.get("output_tokens", 0))
         return AIMessage(
-            content=out["answer"],
-            response_metadata={METADATA_KEY: metadata},
+            content=_cut_at_stop(out["answer"], stop),
+            response_metadata={METADATA_KEY: metadata, "model_name": model or self._model_name()},
             usage_metadata={"input_tokens": n_in, "output_tokens": n_out, "total_tokens": n_in + n_out},
         )
 
@@ -446,12 +623,18 @@ def to_chat_turn(message: BaseMessage) -> ChatTurn | None:
 
 
 def text_of(message: BaseMessage) -> str:
-    """The text of a message; non-text content blocks are left out."""
+    """The text of a message; a non-text block (an image, a file) becomes a placeholder such as ``[image attached]``."""
     content = message.content
     if isinstance(content, str):
         return content
-    parts = [b if isinstance(b, str) else b.get("text", "") for b in content if isinstance(b, (str, dict))]
+    parts = [b if isinstance(b, str) else b.get("text") or _placeholder(b) for b in content if isinstance(b, (str, dict))]
     return "\n".join(p for p in parts if p)
+
+
+def _placeholder(block: Mapping[str, Any]) -> str:
+    """A word for a non-text block (image, file, audio), so the assessor knows the user sent one."""
+    kind = str(block.get("type") or "attachment").replace("_url", "").replace("input_", "")
+    return "" if kind in ("text", "tool_use", "tool_call", "reasoning", "thinking") else f"[{kind} attached]"
 
 
 def trace_summary(trace: Mapping[str, Any]) -> dict[str, Any]:
@@ -470,17 +653,45 @@ def trace_summary(trace: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _inner_config(run_manager: Any) -> RunnableConfig:
-    """Config for the guard's own calls: nested under its run, hidden from message streams."""
-    config: RunnableConfig = {"tags": [_NOSTREAM]}
-    if run_manager is not None:
-        # An LLM run has no get_child(); build the child manager the way chain runs do.
-        cls = AsyncCallbackManager if isinstance(run_manager, AsyncCallbackManagerForLLMRun) else CallbackManager
-        child = cls(handlers=[], parent_run_id=run_manager.run_id)
-        child.set_handlers(run_manager.inheritable_handlers)
-        child.add_tags(run_manager.inheritable_tags)
-        child.add_metadata(run_manager.inheritable_metadata)
-        config["callbacks"] = child
+def _hidden(config: RunnableConfig | None) -> RunnableConfig:
+    """``config`` with the tag that keeps its model calls out of LangGraph's messages stream."""
+    config = dict(config or {})
+    config["tags"] = [*(config.get("tags") or []), _NOSTREAM]
+    return config  # type: ignore[return-value]
+
+
+def _cut_at_stop(text: str, stop: list[str] | None) -> str:
+    """The answer up to the first stop sequence, as a model honouring ``stop`` would end it."""
+    cut = min((i for s in stop or () if s and (i := text.find(s)) >= 0), default=len(text))
+    return text[:cut]
+
+
+def _span(run_manager: Any, outer: RunnableConfig | None = None) -> GuardSpan:
+    # stream()/astream() hand no run manager to _stream: then the enclosing run's metadata is used.
+    return GuardSpan(run_manager.inheritable_metadata if run_manager is not None else (outer or {}).get("metadata"))
+
+
+def _isolated() -> contextvars.Context:
+    """A copy of the current context (OpenTelemetry's included) without LangChain's run config."""
+    context = contextvars.copy_context()
+    context.run(var_child_runnable_config.set, None)
+    return context
+
+
+def _inner_config(outer: RunnableConfig | None) -> RunnableConfig:
+    """Config for the guard's own calls (assessment, graph, app model): no callbacks, hidden from streams.
+
+    LangChain callbacks see the guard as one chat-model call: its inner calls get none of the
+    caller's handlers, so usage is counted once and ``on_chat_model_start`` fires once. They are
+    traced with OpenTelemetry, nested under the guard's span. The enclosing run's ``configurable``
+    is kept, so inside a LangGraph node the graph runs as a subgraph (progress events reach the
+    app's ``custom`` stream with ``subgraphs=True``).
+    """
+    # A manager with no handlers, not an empty list: config merging (e.g. in a binding) drops a falsy list.
+    config: RunnableConfig = {"tags": [_NOSTREAM], "callbacks": CallbackManager(handlers=[])}
+    configurable = (outer or {}).get("configurable")
+    if configurable:
+        config["configurable"] = dict(configurable)
     return config
 
 
@@ -507,20 +718,34 @@ def _result(message: AIMessage) -> ChatResult:
     return ChatResult(generations=[ChatGeneration(message=message)])
 
 
+def _to_chunk(message: Any) -> AIMessageChunk:
+    """A whole reply (a model that does not stream yields one) as one chunk: tool calls, usage, metadata kept."""
+    if isinstance(message, AIMessageChunk):
+        return message
+    if not isinstance(message, AIMessage):
+        return AIMessageChunk(content=getattr(message, "content", str(message)))
+    calls = [
+        {"name": c["name"], "args": json.dumps(c.get("args", {}), ensure_ascii=False), "id": c.get("id"), "index": i,
+         "type": "tool_call_chunk"}
+        for i, c in enumerate(message.tool_calls)
+    ]
+    return AIMessageChunk(
+        content=message.content,
+        additional_kwargs=message.additional_kwargs,
+        response_metadata=message.response_metadata,
+        usage_metadata=message.usage_metadata,
+        tool_call_chunks=calls,
+        id=message.id,
+        name=message.name,
+        chunk_position="last",
+    )
+
+
 def _chunk_of(chunk: Any, metadata: dict[str, Any] | None) -> ChatGenerationChunk:
-    message = chunk if isinstance(chunk, AIMessageChunk) else AIMessageChunk(content=getattr(chunk, "content", str(chunk)))
+    message = _to_chunk(chunk)
     if metadata is not None:  # on one chunk only: merging chunks would concatenate repeated strings
         message = message.model_copy(update={"response_metadata": {**message.response_metadata, METADATA_KEY: metadata}})
     return ChatGenerationChunk(message=message)
-
-
-def _tag_first(chunks: Iterator[Any], metadata: dict[str, Any]) -> Iterator[ChatGenerationChunk]:
-    pending: dict[str, Any] | None = metadata
-    for chunk in chunks:
-        yield _chunk_of(chunk, pending)
-        pending = None
-    if pending is not None:
-        yield _chunk_of(AIMessageChunk(content=""), pending)
 
 
 def _as_chunk(message: AIMessage) -> ChatGenerationChunk:

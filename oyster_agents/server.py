@@ -67,13 +67,21 @@ def make_graph(config: dict[str, Any] | None = None) -> Any:
 
 
 def checkpoint_allowlist() -> set[tuple[str, str]]:
-    """The (module, class) pairs a checkpoint of this graph holds: every schema model and enum."""
+    """The (module, class) pairs a checkpoint of this graph holds: every schema model and enum, and
+    the chat message types of the ``messages`` channel."""
+    from langchain_core import messages
+
     from oyster_agents import schemas
 
     allowed = set()
     for value in vars(schemas).values():
         if isinstance(value, type) and issubclass(value, (BaseModel, Enum)):
             allowed.add((value.__module__, value.__name__))
+    for kind in ("Human", "AI", "System", "Tool", "Chat", "Function"):
+        for name in (f"{kind}Message", f"{kind}MessageChunk"):
+            cls = getattr(messages, name)
+            allowed.add((cls.__module__, cls.__name__))
+    allowed.add((messages.RemoveMessage.__module__, "RemoveMessage"))
     return allowed
 
 
@@ -86,13 +94,9 @@ def checkpoint_serde(extra: set[tuple[str, str]] | None = None) -> Any:
     restores our state exactly and nothing else. Pass your own state's classes in ``extra`` when
     the graph is a node of a parent graph that keeps custom types.
     """
-    from langchain_core import messages
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
     allowed = checkpoint_allowlist() | set(extra or ())
-    for name in ("HumanMessage", "AIMessage", "SystemMessage", "ToolMessage", "AIMessageChunk", "RemoveMessage"):
-        cls = getattr(messages, name)
-        allowed.add((cls.__module__, cls.__name__))
     allowed.add(("langgraph.types", "Overwrite"))
     return JsonPlusSerializer(allowed_msgpack_modules=sorted(allowed))
 

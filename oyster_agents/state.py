@@ -5,6 +5,8 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any
 
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
 from typing_extensions import NotRequired, TypedDict
 
 from oyster_agents.schemas import (
@@ -28,9 +30,12 @@ class OysterInput(TypedDict):
 
     With a checkpointer and a ``thread_id``, leave ``history`` out after the first turn: the
     thread's own history (which each run extends) is used. Passing it replaces that history.
+    Chat UIs (LangGraph Studio) may send ``messages`` instead of ``query``: when the latest
+    message is a user message, it is the query.
     """
 
-    query: str
+    query: NotRequired[str]
+    messages: NotRequired[list[AnyMessage]]
     history: NotRequired[list[ChatTurn | dict[str, str]]]
     profile: NotRequired[str | None]
     id: NotRequired[str | None]
@@ -38,12 +43,15 @@ class OysterInput(TypedDict):
 
 class OysterOutput(TypedDict):
     """What a run returns: the final answer, the full trace (a ``RunTrace`` as a dict) and the
-    conversation so far (the prior turns plus this query and answer), ready for the next turn.
+    conversation so far (the prior turns plus this query and answer), ready for the next turn;
+    ``messages`` holds the same conversation as chat messages (what ``stream_mode="messages"``
+    and chat UIs show: the user's messages and the final answers only).
     """
 
     answer: str
     trace: dict[str, Any]
     history: list[ChatTurn]
+    messages: list[AnyMessage]
 
 
 class OysterState(TypedDict, total=False):
@@ -51,6 +59,7 @@ class OysterState(TypedDict, total=False):
 
     query: str
     history: list[ChatTurn]
+    messages: Annotated[list[AnyMessage], add_messages]  # user messages and final answers only
     profile: str | None
     id: str | None
     started_at: float

@@ -179,6 +179,7 @@ def call_model(
         output_tokens=int(usage.get("output_tokens", 0)) or max(1, len(text) // 4),
         seconds=seconds,
         attempts=tries,
+        cached_tokens=int((usage.get("input_token_details") or {}).get("cache_read") or 0),
     )
     return message, record
 

@@ -48,6 +48,11 @@ def gguf_path() -> Path:
     return path
 
 
+def default_model_ready() -> bool:
+    """True when the embedded model is already converted (no one-time conversion ahead)."""
+    return (cache_dir() / "models" / DEFAULT_MODEL_NAME / _READY_MARKER).is_file()
+
+
 def default_model_path() -> Path:
     """Return the converted default model folder, converting the shipped GGUF on first use.
 

@@ -54,11 +54,13 @@ def _worth_reasking(exc: BaseException) -> bool:
     return isinstance(exc, _Invalid) and not exc.final
 
 
-# A bound applied only to the schema sent for constrained decoding (validation does not enforce it):
-# it stops a small model from growing a list until max_tokens. Strings get no maxLength: xgrammar
-# expands length bounds into large automata (seconds to compile each schema), so max_tokens and
-# repair bound them instead.
+# Bounds applied only to the schema sent for constrained decoding (validation does not enforce them):
+# they stop a small model from growing a list, or rambling inside one string, until max_tokens cuts the
+# object. A string that reaches its bound is closed by the grammar and the object goes on. xgrammar
+# compiles these bounds in well under a second per schema (measured in docs/performance.md).
 MAX_LIST_ITEMS = 5
+MAX_STRING_CHARS = 320  # a sentence or two: the longest free-text field a schema asks for
+MAX_ITEM_CHARS = 120  # one list item: a short phrase
 
 
 def json_schema_of(schema: type[BaseModel], overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -69,14 +71,18 @@ def json_schema_of(schema: type[BaseModel], overrides: dict[str, Any] | None = N
     return _bounded(js)
 
 
-def _bounded(node: Any) -> Any:
+def _bounded(node: Any, limit: int | None = None) -> Any:
     if isinstance(node, dict):
-        out = {k: _bounded(v) for k, v in node.items()}
+        if limit is None:
+            limit = MAX_STRING_CHARS
+        out = {k: _bounded(v, MAX_ITEM_CHARS if k == "items" else limit) for k, v in node.items()}
         if out.get("type") == "array":
             out.setdefault("maxItems", MAX_LIST_ITEMS)
+        if out.get("type") == "string" and not {"enum", "const", "pattern", "format"} & set(out) and limit:
+            out.setdefault("maxLength", limit)
         return out
     if isinstance(node, list):
-        return [_bounded(v) for v in node]
+        return [_bounded(v, limit) for v in node]
     return node
 
 

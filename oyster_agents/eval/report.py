@@ -92,13 +92,21 @@ class Image:
 
 
 @dataclass
+class Link:
+    """A link to another page, by its path relative to the report."""
+
+    path: str
+    text: str
+
+
+@dataclass
 class Document:
     """An ordered list of blocks."""
 
     title: str
-    blocks: list[Heading | Para | Table | Image] = field(default_factory=list)
+    blocks: list[Heading | Para | Table | Image | Link] = field(default_factory=list)
 
-    def add(self, *blocks: Heading | Para | Table | Image) -> None:
+    def add(self, *blocks: Heading | Para | Table | Image | Link) -> None:
         """Append blocks."""
         self.blocks.extend(blocks)
 
@@ -116,6 +124,8 @@ def to_markdown(doc: Document) -> str:
             out.append("|" + "|".join("---" for _ in block.headers) + "|")
             out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
             out.append("")
+        elif isinstance(block, Link):
+            out += [f"[{block.text}]({block.path})", ""]
         else:
             out += [f"![{block.alt}]({block.path})", ""]
     return "\n".join(out).rstrip() + "\n"
@@ -135,6 +145,8 @@ def to_html(doc: Document) -> str:
             head = "".join(f"<th>{esc(h)}</th>" for h in block.headers)
             rows = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in block.rows)
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        elif isinstance(block, Link):
+            body.append(f'<p><a href="{esc(block.path)}">{esc(block.text)}</a></p>')
         else:
             body.append(f'<figure><img src="{esc(block.path)}" alt="{esc(block.alt)}"><figcaption>{esc(block.alt)}</figcaption></figure>')
     style = (
@@ -185,6 +197,10 @@ def build_report(out_dir: str | Path, records: Sequence[ItemRecord] | None = Non
                  f"are in {ITEMS_FILE}; all numbers are in summary.json."))
     if plots.note:
         doc.add(Para(plots.note))
+    from oyster_agents.view import write_item_pages
+
+    doc.add(Link(write_item_pages(out, rows), f"Every item, one page each ({len(rows)}): the query, the answer and "
+                 "the judge's verdicts; for graph targets the game and the Lingo-BP iterates, drawn"))
     _targets_section(doc, rows, targets)
     _headline_section(doc, summaries, targets)
     if comparisons:

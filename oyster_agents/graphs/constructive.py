@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.constants import TAG_NOSTREAM
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Overwrite, Send
 
@@ -183,11 +185,16 @@ def graph_builder(
     taxonomy = taxonomy or load_taxonomy(config.policy_path)
     runtimes = _runtimes(config, models)
     for runtime in runtimes.values():
-        runtime.wrappers = list(wrappers or [])
+        runtime.wrappers = [hide_from_messages_stream, *(wrappers or [])]
     k = config.loop.candidates
 
     def prepare(state: dict[str, Any]) -> dict[str, Any]:
-        query = validate_query(state.get("query"), config.loop.max_query_chars)
+        messages = state.get("messages") or []
+        # A chat UI sends messages, not a query: an unanswered user message is this run's query
+        # (the query channel may still hold an earlier turn's on a checkpointed thread).
+        from_messages = bool(messages) and messages[-1].type == "human"
+        asked = messages[-1].text if from_messages else state.get("query")
+        query = validate_query(asked, config.loop.max_query_chars)
         keep = config.loop.max_history_turns
         history = state.get("history") or []
         if isinstance(history, (list, tuple)):
@@ -208,6 +215,7 @@ def graph_builder(
                                               "fallbacks")},
             "origin": config.loop.initial,
             "review": None,
+            "messages": [] if from_messages else [HumanMessage(content=query)],
         }
 
     def fan_out_strategies(state: dict[str, Any]) -> list[Send]:
@@ -277,7 +285,8 @@ def graph_builder(
         # Multi-turn memory: the next run on a checkpointed thread starts from this history.
         history = [*trace.history, ChatTurn(role="user", content=trace.query),
                    ChatTurn(role="assistant", content=trace.answer)]
-        return {"answer": trace.answer, "trace": trace.model_dump(mode="json"), "history": history}
+        return {"answer": trace.answer, "trace": trace.model_dump(mode="json"), "history": history,
+                "messages": [AIMessage(content=trace.answer, id=f"answer-{trace.id}" if trace.id else None)]}
 
     graph = StateGraph(OysterState, input_schema=OysterInput, output_schema=OysterOutput)
     graph.add_node(PREPARE, prepare)
@@ -335,6 +344,20 @@ def graph_builder(
     return graph
 
 
+def hide_from_messages_stream(invoke: Callable[..., Any]) -> Callable[..., Any]:
+    """A ``RoleRuntime`` wrapper tagging each model call so it stays out of ``stream_mode="messages"``.
+
+    The agents' JSON, drafts and reasoning are internal; the messages stream shows the ``messages``
+    channel instead: the user's message and the final answer (written by ``finalize``). A node's
+    own tags do not reach the calls it makes, hence the tag on each call.
+    """
+
+    def hidden(runtime: Any, messages: list[Any], kwargs: dict[str, Any]) -> Any:
+        return invoke(runtime, messages, {**kwargs, "config": {"tags": [TAG_NOSTREAM]}})
+
+    return hidden
+
+
 def build_graph(
     config: OysterConfig | None = None,
     *,
@@ -373,7 +396,11 @@ def build_graph(
         )
     builder = graph_builder(config, models=models, taxonomy=taxonomy, wrappers=wrappers,
                             approve_high_risk=approve_high_risk)
-    return instrument_graph(builder.compile(checkpointer=checkpointer, name="oyster"))  # root span per run
+    compiled = builder.compile(checkpointer=checkpointer, name="oyster")
+    # Every fan-out branch at once (the default pool has cpu_count + 4 threads), so the local backend's
+    # micro-batcher can gather all K×3 simulations into one generation.
+    compiled = compiled.with_config(max_concurrency=max(16, 3 * (config or OysterConfig()).loop.candidates + 2))
+    return instrument_graph(compiled)  # root span per run
 
 
 def recursion_limit(config: OysterConfig) -> int:

@@ -35,6 +35,7 @@ class CallRecord(BaseModel):
     output_tokens: int = 0
     seconds: float = 0.0
     attempts: int = 1
+    cached_tokens: int = Field(default=0, description="Prompt tokens served from a prefix cache (of input_tokens).")
 
 
 class RoleUsage(BaseModel):
@@ -44,6 +45,7 @@ class RoleUsage(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
     seconds: float = 0.0
+    cached_tokens: int = 0
 
 
 class Usage(BaseModel):
@@ -63,6 +65,7 @@ class Usage(BaseModel):
                 bucket.input_tokens += call.input_tokens
                 bucket.output_tokens += call.output_tokens
                 bucket.seconds += call.seconds
+                bucket.cached_tokens += call.cached_tokens
         return usage
 
 

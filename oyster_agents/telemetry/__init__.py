@@ -6,8 +6,11 @@ Spans: one ``invoke_workflow oyster`` root per run, one ``invoke_agent <role>`` 
 assessment and the chosen strategy are ``oyster.*`` attributes. Metrics:
 ``gen_ai.client.token.usage`` and ``gen_ai.client.operation.duration``.
 
-Nothing is imported or installed until :func:`configure_tracing` is called; graphs built while
-tracing is off carry no wrappers at all.
+The instrumentation is always in place; the tracer and meter are resolved when a run starts: the
+ones :func:`configure_tracing` set up, else the application's global providers (an app that set
+up OpenTelemetry itself, or runs under ``opentelemetry-instrument``, gets the full span tree with
+no call here). With no provider set (e.g. only the OpenTelemetry API installed) no span is made.
+``configure_tracing`` and the CLI's ``--trace`` need the SDK: ``pip install 'oyster-agents[tracing]'``.
 
 Example:
     >>> from oyster_agents import OysterConfig, build_graph
@@ -89,9 +92,8 @@ def configure_from_config(settings: TelemetryConfig) -> Tracing | None:
 
 
 def disable_tracing() -> None:
-    """Switch tracing off: instrumented graphs run untraced; installed exporters are flushed and stopped."""
-    if active() is None:
-        return
+    """Switch tracing off, the application's global providers included, until ``configure_tracing``
+    runs again; exporters it installed are flushed and stopped."""
     from oyster_agents.telemetry.setup import disable
 
     disable()
@@ -122,7 +124,7 @@ def instrument_builder(
     step_nodes: Iterable[str] = (),
     step_end: str | None = None,
 ) -> None:
-    """Add the LLM-call wrapper to each runtime and wrap the agent nodes; a no-op when tracing is off.
+    """Add the LLM-call wrapper to each runtime and wrap the agent nodes (spans only while tracing applies).
 
     Args:
         graph: the uncompiled ``StateGraph``.
@@ -131,8 +133,6 @@ def instrument_builder(
         step_nodes: the nodes that make up one Lingo-BP step (the first to run opens the step span).
         step_end: the node after which the step span ends.
     """
-    if active() is None:
-        return
     from oyster_agents.telemetry.graph import wrap_nodes
     from oyster_agents.telemetry.spans import trace_call
 
@@ -143,12 +143,10 @@ def instrument_builder(
 
 
 def instrument_graph(compiled: Any) -> Any:
-    """Give a compiled graph its ``invoke_workflow`` root span per run; a no-op when tracing is off.
+    """Give a compiled graph its ``invoke_workflow`` root span per run (while tracing applies).
 
     ``build_graph`` does this itself; call it when you compile a ``graph_builder`` graph yourself.
     """
-    if active() is None:
-        return compiled
     from oyster_agents.telemetry.graph import traced_graph
 
     return traced_graph(compiled)

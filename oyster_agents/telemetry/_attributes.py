@@ -14,6 +14,7 @@ PROVIDER_NAME: Final = "gen_ai.provider.name"
 AGENT_NAME: Final = "gen_ai.agent.name"
 WORKFLOW_NAME: Final = "gen_ai.workflow.name"
 CONVERSATION_ID: Final = "gen_ai.conversation.id"
+SESSION_ID: Final = "session.id"  # how Langfuse and Phoenix group the turns of one conversation
 
 REQUEST_MODEL: Final = "gen_ai.request.model"
 REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
@@ -58,6 +59,9 @@ NODE: Final = "oyster.node"
 RUN_ID: Final = "oyster.run.id"
 QUERY: Final = "oyster.query"  # content
 FALLBACKS: Final = "oyster.fallbacks"
+
+GUARD_ROUTE: Final = "oyster.guard.route"  # "direct" or "constructive"
+GUARD_ASSESSMENT_CACHED: Final = "oyster.guard.assessment_cached"
 
 RISK_CATEGORY: Final = "oyster.risk.category"
 RISK_LEVEL: Final = "oyster.risk.level"

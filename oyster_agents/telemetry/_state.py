@@ -1,4 +1,9 @@
-"""The process-wide switch: the active ``Tracing`` or ``None``. Stdlib only, so importing it is free."""
+"""The process-wide switch. Stdlib only, so importing it is free.
+
+Three states: configured (a ``Tracing`` from ``configure_tracing``), automatic (``None``: the
+wrappers use the application's global providers when it has set any), and off (after
+``disable_tracing``: no spans at all until tracing is configured again).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,21 @@ if TYPE_CHECKING:
     from oyster_agents.telemetry.spans import Tracing
 
 _active: Tracing | None = None
+_off = False
 
 
 def active() -> Tracing | None:
-    """The tracing set up by ``configure_tracing``, or ``None`` when tracing is off."""
+    """The tracing set up by ``configure_tracing``, or ``None`` when none is."""
     return _active
 
 
-def set_active(tracing: Tracing | None) -> None:
-    """Switch tracing on (a ``Tracing``) or off (``None``)."""
-    global _active
+def is_off() -> bool:
+    """True after ``disable_tracing()``: even the application's global providers are not used."""
+    return _off
+
+
+def set_active(tracing: Tracing | None, *, off: bool = False) -> None:
+    """Configure tracing (a ``Tracing``), follow the global providers (``None``) or switch it off."""
+    global _active, _off
     _active = tracing
+    _off = off and tracing is None

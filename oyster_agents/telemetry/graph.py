@@ -18,8 +18,14 @@ from opentelemetry import trace
 from oyster_agents.telemetry import _attributes as A
 from oyster_agents.telemetry._outputs import record_iterate, record_output
 from oyster_agents.telemetry._scope import SCOPE_KEY, RunScope, current_scope
-from oyster_agents.telemetry._state import active
-from oyster_agents.telemetry.spans import Tracing, guarded, record_error
+from oyster_agents.telemetry.spans import (
+    CONVERSATION_KEY,
+    Tracing,
+    conversation_attributes,
+    current,
+    guarded,
+    record_error,
+)
 
 
 class _Run:
@@ -28,16 +34,18 @@ class _Run:
     def __init__(self, tracing: Tracing, name: str, graph_input: Any, config: RunnableConfig | None) -> None:
         attrs: dict[str, Any] = {A.OPERATION_NAME: A.OP_INVOKE_WORKFLOW, A.WORKFLOW_NAME: name}
         thread_id = ((config or {}).get("configurable") or {}).get("thread_id")
+        ctx = otel_context.get_current()
         if thread_id is not None:
-            attrs[A.CONVERSATION_ID] = str(thread_id)
+            ctx = otel_context.set_value(CONVERSATION_KEY, str(thread_id), ctx)
+        attrs.update(conversation_attributes(ctx))
         if isinstance(graph_input, Mapping):
             if graph_input.get("id") is not None:
                 attrs[A.RUN_ID] = str(graph_input["id"])
             if tracing.capture_content and isinstance(graph_input.get("query"), str):
                 attrs[A.QUERY] = graph_input["query"]
-        self.span = tracing.tracer.start_span(f"{A.OP_INVOKE_WORKFLOW} {name}", attributes=attrs)
+        self.span = tracing.tracer.start_span(f"{A.OP_INVOKE_WORKFLOW} {name}", attributes=attrs, context=ctx)
         self.scope = RunScope(self.span)
-        ctx = trace.set_span_in_context(self.span)
+        ctx = trace.set_span_in_context(self.span, ctx)
         self.context = otel_context.set_value(SCOPE_KEY, self.scope, ctx)
 
     def fail(self, exc: BaseException) -> None:
@@ -131,14 +139,14 @@ class TracedStateGraph(CompiledStateGraph):
 
     def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[Any]:  # type: ignore[override]
         inner = super().stream(input, config, **kwargs)
-        tracing = active()
+        tracing = current()
         if tracing is None:
             return inner
         return _traced_stream(tracing, self.name or A.WORKFLOW, inner, input, config)
 
     def astream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AsyncIterator[Any]:  # type: ignore[override]
         inner = super().astream(input, config, **kwargs)
-        tracing = active()
+        tracing = current()
         if tracing is None:
             return inner
         return _traced_astream(tracing, self.name or A.WORKFLOW, inner, input, config)
@@ -179,7 +187,7 @@ class TracedNode(Runnable[Any, Any]):
         self.name = node
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        tracing = active()
+        tracing = current()
         if tracing is None:
             return self.inner.invoke(input, config, **kwargs)
         scope = current_scope()
@@ -205,7 +213,7 @@ class TracedNode(Runnable[Any, Any]):
         return output
 
     async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        tracing = active()
+        tracing = current()
         if tracing is None:
             return await self.inner.ainvoke(input, config, **kwargs)
         scope = current_scope()
@@ -236,11 +244,9 @@ class TracedNode(Runnable[Any, Any]):
         parent = None
         if self.in_step and scope is not None:
             parent = trace.set_span_in_context(scope.open_step(tracing.tracer, state))
-        return tracing.tracer.start_span(
-            f"{A.OP_INVOKE_AGENT} {self.role}",
-            context=parent,
-            attributes={A.OPERATION_NAME: A.OP_INVOKE_AGENT, A.AGENT_NAME: self.role, A.NODE: self.node},
-        )
+        attrs = {A.OPERATION_NAME: A.OP_INVOKE_AGENT, A.AGENT_NAME: self.role, A.NODE: self.node,
+                 **conversation_attributes()}
+        return tracing.tracer.start_span(f"{A.OP_INVOKE_AGENT} {self.role}", context=parent, attributes=attrs)
 
     def _end_step(self, scope: RunScope | None, output: Any, exc: BaseException | None) -> None:
         if not self.ends_step or scope is None:

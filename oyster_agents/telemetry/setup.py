@@ -44,7 +44,7 @@ def configure(
 
     if _env_true("OTEL_SDK_DISABLED"):
         log.info("OTEL_SDK_DISABLED is set: tracing stays off")
-        _switch(None)
+        _switch(None, off=True)
         return Tracing(trace.NoOpTracer(), GenAIMetrics(metrics.NoOpMeter(SCOPE_NAME)))
     kind = _exporter_kind(exporter)
     capture = capture_content
@@ -98,12 +98,12 @@ def configure(
 
 def disable() -> None:
     """Switch tracing off and shut down what ``configure`` installed."""
-    _switch(None)
+    _switch(None, off=True)
 
 
-def _switch(tracing: Any) -> None:
+def _switch(tracing: Any, *, off: bool = False) -> None:
     previous = _state.active()
-    _state.set_active(tracing)
+    _state.set_active(tracing, off=off)
     if previous is not None and previous is not tracing:
         previous.shutdown()
 
@@ -120,21 +120,32 @@ def _env_true(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _sdk(module: str) -> Any:
+    """Import part of the OpenTelemetry SDK, which is an optional extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            f"tracing needs the OpenTelemetry SDK ({exc.name} is missing): pip install 'oyster-agents[tracing]'"
+        ) from exc
+
+
 def _resource() -> Any:
-    from opentelemetry.sdk.resources import Resource
+    Resource = _sdk("opentelemetry.sdk.resources").Resource
 
     named = "OTEL_SERVICE_NAME" in os.environ or "service.name=" in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
     return Resource.create({} if named else {"service.name": DEFAULT_SERVICE})
 
 
 def _new_tracer_provider() -> Any:
-    from opentelemetry.sdk.trace import TracerProvider
-
-    return TracerProvider(resource=_resource())
+    return _sdk("opentelemetry.sdk.trace").TracerProvider(resource=_resource())
 
 
 def _add_span_exporter(provider: Any, kind: str, endpoint: str | None) -> Any:
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    export = _sdk("opentelemetry.sdk.trace.export")
+    BatchSpanProcessor, SimpleSpanProcessor = export.BatchSpanProcessor, export.SimpleSpanProcessor
 
     if kind == "console":
         from oyster_agents.telemetry.console import TreeConsoleExporter
@@ -189,7 +200,7 @@ def _otlp_span_exporter(endpoint: str | None) -> Any:
                 "install it or use http/protobuf (port 4318)"
             ) from exc
         return GrpcSpanExporter(endpoint=endpoint)
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    OTLPSpanExporter = _sdk("opentelemetry.exporter.otlp.proto.http.trace_exporter").OTLPSpanExporter
 
     return OTLPSpanExporter(endpoint=_signal_url(endpoint, "v1/traces") if endpoint else None)
 

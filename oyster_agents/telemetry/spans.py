@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 import traceback
@@ -25,10 +26,51 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from oyster_agents.telemetry import _attributes as A
 from oyster_agents.telemetry._redact import host_and_port, redact
 from oyster_agents.telemetry._scope import current_scope
-from oyster_agents.telemetry._state import active
+from oyster_agents.telemetry import _state
 from oyster_agents.telemetry.metrics import GenAIMetrics
 
 log = logging.getLogger("oyster_agents.telemetry")
+
+SCOPE_NAME = "oyster_agents"
+# Conversation ids of the run in progress (gen_ai.conversation.id and session.id on every span).
+CONVERSATION_KEY = otel_context.create_key("oyster-agents-conversation")
+_from_globals: tuple[Any, Any, Tracing] | None = None
+
+
+def current() -> Tracing | None:
+    """The tracing that applies now: the configured one, else one on the application's global providers.
+
+    Resolved at call time, so an app that set up OpenTelemetry itself (or runs under
+    ``opentelemetry-instrument``) gets spans without ``configure_tracing``, and graphs built
+    before any setup are traced once it happens. ``None`` (no spans, next to no cost) while no
+    tracer provider is set, e.g. when only the OpenTelemetry API is installed.
+    """
+    configured = _state.active()
+    if configured is not None or _state.is_off():
+        return configured
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
+        return None
+    global _from_globals
+    from opentelemetry import metrics
+
+    meter_provider = metrics.get_meter_provider()
+    cached = _from_globals
+    if cached is not None and cached[0] is provider and cached[1] is meter_provider:
+        return cached[2]
+    from oyster_agents import __version__
+
+    capture = os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower() in ("1", "true")
+    tracing = Tracing(provider.get_tracer(SCOPE_NAME, __version__),
+                      GenAIMetrics(meter_provider.get_meter(SCOPE_NAME, __version__)), capture_content=capture)
+    _from_globals = (provider, meter_provider, tracing)
+    return tracing
+
+
+def conversation_attributes(ctx: Any = None) -> dict[str, str]:
+    """``gen_ai.conversation.id`` and ``session.id`` of the run in progress (empty when it has none)."""
+    conversation = otel_context.get_value(CONVERSATION_KEY, ctx)
+    return {A.CONVERSATION_ID: conversation, A.SESSION_ID: conversation} if isinstance(conversation, str) else {}
 
 class Tracing:
     """What the wrappers need: a tracer, the GenAI metrics and the content switch.
@@ -88,7 +130,11 @@ class Tracing:
         request = self._request(runtime, kwargs)
         metric_attrs = dict(request.metric_attrs)
         # start_span plus a manual attach costs about half of start_as_current_span's context manager.
-        span = self.tracer.start_span(request.span_name, kind=request.kind, attributes=request.attrs)
+        attrs = request.attrs
+        conversation = conversation_attributes()
+        if conversation:
+            attrs = {**attrs, **conversation}
+        span = self.tracer.start_span(request.span_name, kind=request.kind, attributes=attrs)
         token = otel_context.attach(trace.set_span_in_context(span))
         try:
             if self.capture_content:
@@ -201,7 +247,7 @@ def trace_call(invoke: Callable[..., Any]) -> Callable[..., Any]:
     """The ``RoleRuntime`` wrapper: each model call becomes a ``chat <model>`` span."""
 
     def traced_invoke(runtime: Any, messages: list[Any], kwargs: dict[str, Any]) -> Any:
-        tracing = active()
+        tracing = current()
         if tracing is None:
             return invoke(runtime, messages, kwargs)
         return tracing.call(invoke, runtime, messages, kwargs)

@@ -39,3 +39,23 @@ def test_guard_assesses_with_smollm_and_passes_the_turn_through(smollm_dir):
     meta = reply.response_metadata["oyster"]
     assert meta["route"] == "direct" and meta["assessment_cached"] is True  # assessed once above
     assert reply.content == model.invoke(conversation).content and reply.content.strip()
+
+
+def test_middleware_in_create_agent_assesses_with_smollm_and_lets_the_model_answer(smollm_dir):
+    from langchain.agents import create_agent
+
+    from oyster_agents.middleware import ConstructiveSafetyMiddleware
+
+    model = LocalChatModel(model_path=str(smollm_dir), max_tokens=16)
+    config = OysterConfig(roles={"default": {"backend": "hf", "model": str(smollm_dir), "max_tokens": 48, "max_reasks": 0}})
+    pass_all = RouteRule(max_level="R2", max_severity=4, max_malicious=1.0)
+    safety = ConstructiveSafetyMiddleware(config=config, models={"default": model}, rule=pass_all)
+    agent = create_agent(model, tools=[], system_prompt="You are a concise assistant.", middleware=[safety])
+
+    out = agent.invoke({"messages": [HumanMessage("How long should bread dough rise?")]})
+    reply = out["messages"][-1]
+    meta = reply.response_metadata["oyster"]
+    assert meta["route"] == "direct" and meta["assessment_usage"]["output_tokens"] > 0
+    assert meta["assessment"]["category"] in [*load_taxonomy().ids, NONE_CATEGORY]
+    expected = model.invoke([SystemMessage("You are a concise assistant."), HumanMessage("How long should bread dough rise?")])
+    assert reply.content == expected.content and reply.content.strip()  # the agent's own call, untouched

@@ -9,6 +9,7 @@ import warnings
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import RunnableBinding
 from langchain_core.tools import tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
@@ -146,7 +147,8 @@ def test_bind_tools_passes_through_and_a_tool_loop_assesses_once():
     ]))
     guard, models = guard_for(LOW, app)
     bound = guard.bind_tools([add])
-    assert isinstance(bound, ConstructiveGuard) and bound.model.kwargs["tools"][0]["function"]["name"] == "add"
+    assert isinstance(bound, RunnableBinding) and bound.bound is guard
+    assert bound.kwargs["tools"][0]["function"]["name"] == "add"  # the guard's own run sees the tools
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # create_react_agent is deprecated in favour of langchain's agents
         agent = create_react_agent(guard, [add])
@@ -178,6 +180,23 @@ def test_message_streams_show_only_the_answer_not_the_safety_agents(assessment, 
     assert streamed == expected  # no risk-assessor JSON, no duplicate tokens
 
 
+def test_graph_progress_reaches_the_app_stream_through_the_guard():
+    from langgraph.graph import START, MessagesState, StateGraph
+
+    guard, _ = guard_for(HIGH)
+
+    def chat(state):
+        return {"messages": [guard.invoke(state["messages"])]}
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("chat", chat)
+    graph.add_edge(START, "chat")
+    events = [data for _, data in graph.compile().stream({"messages": [HumanMessage("hi")]}, stream_mode="custom",
+                                                         subgraphs=True)]
+    nodes = [e["node"] for e in events]
+    assert nodes[0] == "prepare" and "solve_game" in nodes and nodes[-1] == "finalize"
+
+
 def test_route_rule_boundaries():
     rule = RouteRule()
     base = RiskAssessment.model_validate_json(LOW)
@@ -200,11 +219,42 @@ def test_split_turn_keeps_tool_exchanges_and_rejects_nothing_at_all():
         HumanMessage([{"type": "text", "text": "And 5 + 5?"}, {"type": "image_url", "image_url": {"url": "x"}}]),
     ]
     turn = split_turn(messages)
-    assert turn.query == "And 5 + 5?"
+    assert turn.query == "And 5 + 5?\n[image attached]"
     assert [t.role for t in turn.history] == ["user", "assistant", "assistant", "assistant"]
     assert "add(" in turn.history[1].content and "returned) 5" in turn.history[2].content
     with pytest.raises(InputError):
         split_turn([])
+
+
+def test_unknown_parameters_are_rejected_and_an_image_only_message_is_assessed():
+    with pytest.raises(ValueError, match="temprature"):
+        guard_for(LOW, temprature=0.2)
+    guard, models = guard_for(LOW)
+    image = HumanMessage([{"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}])
+    reply = guard.invoke([image])
+    assert reply.content == APP_REPLY and route(reply) == "direct"
+    assert "[image attached]" in str(models["risk_assessor"].calls[0][-1].content)
+
+
+def test_streamed_tool_calls_and_usage_survive_a_model_that_does_not_stream():
+    app = ScriptedChatModel(role="app", script=[  # no _stream: stream() falls back to one whole message
+        AIMessage(content="", tool_calls=[{"name": "add", "args": {"a": 2, "b": 3}, "id": "call-1"}],
+                  usage_metadata={"input_tokens": 7, "output_tokens": 3, "total_tokens": 10}),
+    ])
+    guard, _ = guard_for(LOW, app)
+    chunks = list(guard.stream("What is 2 + 3?"))
+    total = collect(chunks)
+    assert total.tool_calls == [{"name": "add", "args": {"a": 2, "b": 3}, "id": "call-1", "type": "tool_call"}]
+    assert total.usage_metadata["input_tokens"] == 7  # counted once
+    assert sum(1 for c in chunks if c.usage_metadata) == 1
+
+
+def test_model_and_stop_are_honoured_on_the_graph_route():
+    guard, _ = guard_for(HIGH)
+    reply = guard.invoke(CONVERSATION, stop=["light clothing"], model="guard-v2")
+    assert reply.content == SAFE_ANSWER[: SAFE_ANSWER.index("light clothing")]
+    assert reply.response_metadata["model_name"] == "guard-v2"
+    assert guard._get_ls_params()["ls_model_name"] == "scripted"
 
 
 def test_a_copy_with_another_rule_routes_a_cached_assessment_by_its_own_rule():

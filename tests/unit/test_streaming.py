@@ -137,3 +137,30 @@ def test_an_unreadable_decision_is_refused_with_the_accepted_forms():
 def test_review_without_a_checkpointer_is_a_config_error():
     with pytest.raises(ConfigError, match="checkpointer"):
         build_graph(config(), models=models(), approve_high_risk=True)
+
+
+def test_messages_stream_shows_the_conversation_not_the_agents_calls():
+    graph = build_graph(config(max_steps=2), models=models())
+    streamed = [(message, meta["langgraph_node"]) for message, meta in
+                graph.stream({"query": QUERY}, stream_mode="messages")]
+    assert [(m.type, m.content, node) for m, node in streamed] == [
+        ("human", QUERY, "prepare"), ("ai", ANSWER, "finalize"),
+    ]  # no assessor or critic JSON, no drafts or <think> reasoning
+    progress_events = [e for e in graph.stream({"query": QUERY}, stream_mode="custom")]
+    assert progress_events and all(e["type"] == EVENT_TYPE for e in progress_events)  # progress stays on custom
+
+
+def test_messages_in_messages_out_over_turns():
+    from langchain_core.messages import HumanMessage
+
+    graph = build_graph(config(max_steps=1), models=models(), checkpointer=InMemorySaver())
+    thread = {"configurable": {"thread_id": "chat-1"}}
+    first = graph.invoke({"messages": [HumanMessage("My toddler has a fever.")]}, thread)
+    assert first["trace"]["query"] == "My toddler has a fever."
+    second = graph.invoke({"query": QUERY}, thread)
+    assert [m.type for m in second["messages"]] == ["human", "ai", "human", "ai"]
+    assert second["messages"][-1].content == second["answer"] == ANSWER
+    assert second["trace"]["history"][0]["content"] == "My toddler has a fever."
+    streamed = [m for m, _ in graph.stream({"messages": [HumanMessage("And tonight?")]}, thread,
+                                          stream_mode="messages")]
+    assert [(m.type, m.content) for m in streamed] == [("ai", ANSWER)]  # the user's own message is not echoed

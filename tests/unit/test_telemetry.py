@@ -294,6 +294,8 @@ def test_interrupt_and_resume_with_graph_builder(traced):
     roots = [next(s for s in g if s.parent is None) for g in groups]
     assert all(r.status.status_code is StatusCode.UNSET for r in roots)  # an interrupt is no error
     assert {r.attributes["gen_ai.conversation.id"] for r in roots} == {"conv-7"}
+    for span in (s for g in groups for s in g if s.name.startswith(("chat ", "invoke_agent "))):
+        assert span.attributes["gen_ai.conversation.id"] == span.attributes["session.id"] == "conv-7", span.name
     assert out["trace"]["trace_id"] in {f"{r.context.trace_id:032x}" for r in roots}
 
 
@@ -306,16 +308,18 @@ def test_with_config_and_get_graph_keep_working(traced):
     assert len(traced.by_trace()) == 1
 
 
-def test_off_means_no_wrappers_and_disable_stops_spans(traced):
+def test_a_graph_built_before_setup_is_traced_and_disable_stops_spans(traced):
     disable_tracing()
     plain = graph_builder(small_config(candidates=1, steps=1), models=scripted_models())
-    assert not any(isinstance(spec.runnable, TracedNode) for spec in plain.nodes.values())
+    assert any(isinstance(spec.runnable, TracedNode) for spec in plain.nodes.values())  # always instrumented
     compiled = build_graph(small_config(candidates=1, steps=1), models=scripted_models())
-    assert type(compiled) is CompiledStateGraph
-    assert compiled.invoke({"query": QUERY})["trace"]["trace_id"] is None
+    assert isinstance(compiled, TracedStateGraph)
+    assert compiled.invoke({"query": QUERY})["trace"]["trace_id"] is None  # off: no span at all
 
-    tracer = Traced()
-    instrumented = build_graph(small_config(candidates=1, steps=1), models=scripted_models())
+    tracer = Traced()  # configured after the graph was built
+    out = compiled.invoke({"query": QUERY})
+    (spans,) = tracer.by_trace().values()
+    check_run(spans, out, candidates=1)
     disable_tracing()
-    instrumented.invoke({"query": QUERY})
-    assert tracer.spans.get_finished_spans() == ()
+    compiled.invoke({"query": QUERY})
+    assert len(tracer.spans.get_finished_spans()) == len(spans)  # nothing new after disable
