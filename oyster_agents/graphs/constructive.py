@@ -37,6 +37,7 @@ from oyster_agents.graphs.lingo_bp import (
     make_scorer,
     route_after_score,
 )
+from oyster_agents.graphs._checkpoint_fix import freeze_join_checkpoints
 from oyster_agents.graphs.deadline import add_deadline_guards
 from oyster_agents.graphs.progress import add_progress_events
 from oyster_agents.graphs.review import REVIEW, ReviewRule, apply_review, is_high_risk, make_review_node
@@ -182,6 +183,7 @@ def graph_builder(
         An uncompiled ``StateGraph``; compile it with your own checkpointer.
     """
     config = config or OysterConfig()
+    freeze_join_checkpoints()  # resumable after a kill with durability="async" (graphs/_checkpoint_fix.py)
     taxonomy = taxonomy or load_taxonomy(config.policy_path)
     runtimes = _runtimes(config, models)
     for runtime in runtimes.values():

@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from langgraph.channels.named_barrier_value import NamedBarrierValue
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from oyster_agents import OysterConfig, build_graph
@@ -106,6 +107,18 @@ def test_a_failed_parallel_branch_keeps_the_other_branch_result(tmp_path, ledger
                   failed_calls=1, repeated=repeated)
     assert total == clean + failed and repeated == 0
     assert len(out["trace"]["iterates"]) == 3
+
+
+def test_a_join_checkpoint_is_not_changed_by_later_steps():
+    """A join's checkpoint is what it was when taken: async saves serialise it later, and a set
+    that later steps had completed would make a resumed run fire the join early and end unanswered."""
+    build_graph(CONFIG, models=scripted_models())
+    join = NamedBarrierValue(str, {"solve_game", "extract_chain"})
+    join.update(["extract_chain"])
+    saved = join.checkpoint()
+    join.update(["solve_game"])
+    assert saved == {"extract_chain"}
+    assert not NamedBarrierValue(str, join.names).from_checkpoint(saved).is_available()
 
 
 def _log_counts(log: Path) -> Counter[str]:
