@@ -19,7 +19,9 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-steps", type=int, metavar="N", help="Lingo-BP step budget")
     group.add_argument("--candidates", type=int, metavar="K", help="number of candidate strategies")
     group.add_argument("--max-tokens", type=int, metavar="N", help="max new tokens per call (default role), at least 1")
-    group.add_argument("--profile", metavar="NAME", help="a settings preset, e.g. cpu-quick (see README)")
+    # dest differs from the flag: "profile" elsewhere means a user profile (batch rows, export --profile).
+    group.add_argument("--profile", dest="settings_profile", metavar="NAME",
+                       help="a settings preset, e.g. cpu-quick (see README)")
     group.add_argument(
         "--trace", choices=["otlp", "console"],
         help="trace the run with OpenTelemetry: OTLP (OTEL_EXPORTER_OTLP_* settings) or a span tree on stderr",
@@ -58,8 +60,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
         loop["candidates"] = args.candidates
     if loop:
         overrides["loop"] = loop
-    if getattr(args, "profile", None):
-        overrides["profile"] = args.profile
+    if getattr(args, "settings_profile", None):
+        overrides["profile"] = args.settings_profile
     if getattr(args, "trace", None):
         overrides["telemetry"] = {"exporter": args.trace}
     for item in args.set:
