@@ -93,7 +93,8 @@ def test_a_query_that_keeps_failing_becomes_an_error_record_and_the_others_finis
     (error,) = [r for r in records if r.get("status") == "error"]
     assert error["id"] == "q2"
     assert error["error"]["type"] == "BackendError"
-    assert error["error"]["role"] == "risk_assessor"  # the first call of the graph
+    # The graph's first calls, side by side: the risk assessor's and the unguided answer's.
+    assert error["error"]["role"] in {"risk_assessor", "responder"}
     assert error["error"]["model"] == MODEL
     assert error["error"]["attempts"] == RETRIES + 1
     assert "500" in error["error"]["message"]
