@@ -28,7 +28,9 @@ pytestmark = pytest.mark.integration
 
 TAG = re.compile(r"household question (\d+)")
 LOOP = {"candidates": 2, "max_steps": 1}
-CALLS_PER_QUERY = 1 + 2 + 2 * 3 + 1 + 2  # assess, K strategies, K×3 simulations, respond, two critics
+# Two assessment calls (category, then its rule adapted), the unguided answer and the chain extracted
+# from it, K strategies, K×3 simulations, then iterate 0 judged: two critics and three predicted reactions.
+CALLS_PER_QUERY = 2 + 1 + 1 + 2 + 2 * 3 + 2 + 3
 
 
 def _queries(n: int) -> list[dict]:
@@ -203,7 +205,7 @@ def test_a_server_that_is_down_is_reported_clearly(tmp_path):
                 "--set", "roles.default.max_retries=1", "--set", "roles.default.retry_backoff_s=0.05", "--no-progress"),
         capture_output=True, text=True, timeout=120,
     )
-    assert cli.returncode == 2
+    assert cli.returncode == 1  # a backend that is down is a run-time failure, not a usage error
     assert f"the server at {url} does not answer" in cli.stderr and "role=risk_assessor" in cli.stderr
     # Without the up-front check, each query fails after its retries and the run stops after a streak.
     summary = run_batch(src, out, config=_config(url, max_retries=1), check_servers=False,
@@ -211,7 +213,9 @@ def test_a_server_that_is_down_is_reported_clearly(tmp_path):
     records = _read(out)
     assert summary.aborted and len(records) == 3
     error = records[0]["error"]
-    assert (error["type"], error["role"], error["model"]) == ("BackendError", "risk_assessor", "base-model")
+    # The assessment and the unguided answer start together: either may be the first to fail.
+    assert (error["type"], error["model"]) == ("BackendError", "base-model")
+    assert error["role"] in {"risk_assessor", "responder"}
     assert error["attempts"] >= 1 and "Connection" in error["message"]
 
 
