@@ -30,19 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
-QUERY = "My toddler has had a fever for two days and a forum says to rub her with alcohol. Should I?"
+from _shared import CLI_CHILD, OLD_BACKEND, QUICKSTART_QUERY
 
-# The old path switches the string bounds off inside the child (they have no setting of their own).
-_CHILD = """
-import sys
-import oyster_agents.backends.structured as structured
-if sys.argv[1].startswith("old"):
-    structured.MAX_STRING_CHARS = structured.MAX_ITEM_CHARS = None
-from oyster_agents.cli import main
-sys.exit(main(sys.argv[2:]))
-"""
-
-_OLD = ["--set", "roles.default.max_tokens=256", "--set", "roles.default.prefix_cache_mb=0"]
+QUERY = QUICKSTART_QUERY
+_OLD = OLD_BACKEND
 PATHS: dict[str, list[str]] = {
     "old": _OLD,
     "old-quick": [*_OLD, "--candidates", "3", "--max-steps", "2"],
@@ -55,7 +46,7 @@ def run_path(name: str, query: str, timeout: float) -> dict:
     """Run one path in a child process; returns its measurements."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "trace.json"
-        argv = [sys.executable, "-c", _CHILD, name, "run", query, "--json", "--no-progress", *PATHS[name]]
+        argv = [sys.executable, "-c", CLI_CHILD, name, "run", query, "--json", "--no-progress", *PATHS[name]]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         with out.open("w") as handle:

@@ -180,8 +180,16 @@ def call_model(
         seconds=seconds,
         attempts=tries,
         cached_tokens=int((usage.get("input_token_details") or {}).get("cache_read") or 0),
+        max_tokens=runtime.config.max_tokens,
+        finish_reason=_finish_reason(message),
     )
     return message, record
+
+
+def _finish_reason(message: AIMessage) -> str | None:
+    meta = message.response_metadata or {}
+    reason = meta.get("finish_reason") or meta.get("stop_reason")
+    return reason if isinstance(reason, str) and reason else None
 
 
 def _plain_invoke(runtime: RoleRuntime, messages: list[BaseMessage], kwargs: dict[str, Any]) -> AIMessage:

@@ -1,7 +1,8 @@
 """Local transformers chat model (offline), with grammar-constrained JSON and micro-batching.
 
 Concurrent calls (parallel graph branches, batch runs) are gathered for a few milliseconds and
-run as one padded ``generate`` call, so the user simulator's fan-out costs about one generation.
+run as one padded ``generate`` call (``_batcher.py``), so the user simulator's fan-out costs about
+one generation.
 When a call passes ``json_schema=...``, xgrammar constrains decoding to that schema.
 Each prompt's system message (the role's static text) is prefilled once per model and reused from a
 bounded cache (``_prefix_cache.py``), so later calls only prefill their per-query part.
@@ -12,38 +13,20 @@ special token (``<|im_start|>system``) stays plain text and cannot open a turn o
 from __future__ import annotations
 
 import json
-import queue
 import threading
-import time
 import uuid
-from concurrent.futures import Future
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, convert_to_openai_messages
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
+from oyster_agents.backends._batcher import MicroBatcher, Request, Result
 from oyster_agents.backends._prefix_cache import MIN_PREFIX_TOKENS, Prefix, PrefixStore, batched_cache, compute_prefix
 from oyster_agents.errors import ConfigError
-
-
-@dataclass
-class _Request:
-    prompt_ids: list[int]
-    max_new_tokens: int
-    temperature: float
-    schema_key: str | None
-    prefix_len: int = 0  # leading tokens that form the cacheable prefix (the system message)
-    cached_tokens: int = 0  # prompt tokens served from the prefix cache
-    future: Future = field(default_factory=Future)
-
-    def batch_key(self) -> tuple[Any, ...]:
-        # Constrained rows batch together even with different schemas: each row gets its own grammar.
-        return (self.schema_key is not None, self.temperature)
 
 
 class LocalChatModel(BaseChatModel):
@@ -84,8 +67,7 @@ class LocalChatModel(BaseChatModel):
     _stop_ids: list[int] = PrivateAttr(default_factory=list)
     _compiler: Any = PrivateAttr(default=None)
     _grammars: dict[str, Any] = PrivateAttr(default_factory=dict)
-    _queue: "queue.Queue[_Request]" = PrivateAttr(default_factory=queue.Queue)
-    _worker: threading.Thread | None = PrivateAttr(default=None)
+    _batcher: MicroBatcher | None = PrivateAttr(default=None)
     _init_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _grammar_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _prefixes: PrefixStore | None = PrivateAttr(default=None)
@@ -149,8 +131,7 @@ class LocalChatModel(BaseChatModel):
             self._tokenizer = tokenizer
             self._prefixes = PrefixStore(int(self.prefix_cache_mb * 2**20))
             self._model = model
-            self._worker = threading.Thread(target=self._serve, name="oyster-local-batcher", daemon=True)
-            self._worker.start()
+            self._batcher = MicroBatcher(self._run_batch, max_batch=self.max_batch, wait_ms=self.batch_wait_ms)
 
     def _grammar(self, schema: dict[str, Any]) -> tuple[str, Any]:
         key = json.dumps(schema)
@@ -172,32 +153,24 @@ class LocalChatModel(BaseChatModel):
 
     # ---- LangChain interface -------------------------------------------------------------
     def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any,
     ) -> ChatResult:
         self._ensure_loaded()
         schema = kwargs.get("json_schema")
-        schema_key = None
-        if schema is not None:
-            schema_key, _ = self._grammar(schema)
-        chat = [_to_chat_dict(m) for m in messages]
-        prompt_ids, prefix_len = encode_chat_split(self._tokenizer, chat)
-        request = _Request(
+        prompt_ids, prefix_len = encode_chat_split(self._tokenizer, _chat_dicts(messages))
+        request = Request(
             prompt_ids=list(prompt_ids),
             prefix_len=prefix_len,
             max_new_tokens=int(kwargs.get("max_tokens") or self.max_tokens),
             temperature=float(kwargs.get("temperature", self.temperature)),
-            schema_key=schema_key,
+            schema_key=self._grammar(schema)[0] if schema is not None else None,
         )
-        self._queue.put(request)
-        text, n_out, finish = request.future.result()
-        if stop:
-            for marker in stop:
-                if marker in text:
-                    text, finish = text.split(marker, 1)[0], "stop"
+        assert self._batcher is not None
+        text, n_out, finish = self._batcher.submit(request)
+        for marker in stop or ():
+            if marker in text:
+                text, finish = text.split(marker, 1)[0], "stop"
         message = AIMessage(
             content=text,
             usage_metadata={
@@ -210,32 +183,8 @@ class LocalChatModel(BaseChatModel):
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
-    # ---- batcher -------------------------------------------------------------------------
-    def _serve(self) -> None:
-        pending: list[_Request] = []
-        while True:
-            if not pending:
-                pending.append(self._queue.get())
-            deadline = time.monotonic() + self.batch_wait_ms / 1000
-            while len(pending) < self.max_batch * 4:
-                timeout = deadline - time.monotonic()
-                try:
-                    pending.append(self._queue.get(timeout=max(timeout, 0)) if timeout > 0 else self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            key = pending[0].batch_key()
-            batch = [r for r in pending if r.batch_key() == key][: self.max_batch]
-            pending = [r for r in pending if r not in batch]
-            try:
-                results = self._run_batch(batch)
-            except BaseException as exc:  # hand the failure to every waiting caller
-                for req in batch:
-                    req.future.set_exception(exc)
-                continue
-            for req, result in zip(batch, results):
-                req.future.set_result(result)
-
-    def _prefix_for(self, req: _Request) -> Prefix | None:
+    # ---- generation of one batch (run on the batcher's thread) ---------------------------
+    def _prefix_for(self, req: Request) -> Prefix | None:
         """The request's cached prefix, computed now on a miss; None when it has none or it does not fit."""
         store = self._prefixes
         if store is None or store.capacity_bytes <= 0 or req.prefix_len < MIN_PREFIX_TOKENS:
@@ -253,7 +202,7 @@ class LocalChatModel(BaseChatModel):
         self._stats["prefill_tokens"] += len(ids)
         return entry if store.put(entry) else None
 
-    def _run_batch(self, batch: list[_Request]) -> list[tuple[str, int, str]]:
+    def _run_batch(self, batch: list[Request]) -> list[Result]:
         import torch
 
         tok = self._tokenizer
@@ -369,7 +318,8 @@ def _encode_defused(tokenizer: Any, chat: list[dict[str, str]]) -> list[int]:
     return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
 
 
-def _to_chat_dict(message: BaseMessage) -> dict[str, str]:
-    role = {"human": "user", "ai": "assistant", "system": "system"}.get(message.type, "user")
-    content = message.content if isinstance(message.content, str) else json.dumps(message.content)
-    return {"role": role, "content": content}
+def _chat_dicts(messages: list[BaseMessage]) -> list[dict[str, str]]:
+    """The messages as chat-template turns: LangChain's OpenAI-style roles, text content."""
+    turns = convert_to_openai_messages(messages, text_format="string")
+    return [{"role": turn["role"], "content": turn["content"] if isinstance(turn["content"], str) else message.text}
+            for message, turn in zip(messages, turns)]

@@ -119,10 +119,11 @@ def invoke_structured(
     def attempt() -> T:
         nonlocal last_raw, cut_replies
         message, record = call_model(runtime, conversation, json_schema=js, schema_name=schema.__name__)
+        record.schema_name, record.reask, record.parsed = schema.__name__, len(result.calls), "invalid"
         result.calls.append(record)
         raw = message.content if isinstance(message.content, str) else str(message.content)
         last_raw = raw
-        finish = (message.response_metadata or {}).get("finish_reason")
+        finish = record.finish_reason
         try:
             data, repaired = extract_json(raw, accept=lambda value: _fits(schema, value))
             value = schema.model_validate(data)
@@ -139,7 +140,8 @@ def invoke_structured(
                 HumanMessage(content=f"That reply was not usable: {reason}. {ask}."),
             ])
             raise _Invalid(reason, raw, final=cut_replies >= 2) from exc
-        if repaired or finish == "length":
+        record.parsed = "repaired" if repaired or finish == "length" else "valid"
+        if record.parsed == "repaired":
             detail = "output was cut at max_tokens and closed by repair" if finish == "length" else "JSON extracted or repaired"
             result.fallbacks.append(Fallback(role=runtime.role, kind="repaired_json", detail=detail))
         return value

@@ -36,6 +36,17 @@ class CallRecord(BaseModel):
     seconds: float = 0.0
     attempts: int = 1
     cached_tokens: int = Field(default=0, description="Prompt tokens served from a prefix cache (of input_tokens).")
+    max_tokens: int | None = Field(default=None, description="The cap on generated tokens in force for this call.")
+    finish_reason: str | None = Field(
+        default=None, description="Why generation stopped, as the backend said: 'stop', or 'length' at max_tokens."
+    )
+    schema_name: str | None = Field(default=None, description="A structured call's schema.")
+    reask: int = Field(default=0, description="A structured call's re-ask number: 0 for the first ask.")
+    parsed: Literal["valid", "repaired", "invalid"] | None = Field(
+        default=None,
+        description="A structured call's reply: validated as written, validated after a JSON repair (or "
+        "closing an object cut at max_tokens), or not usable (a re-ask or the fallback followed).",
+    )
 
 
 class RoleUsage(BaseModel):
@@ -54,11 +65,12 @@ class Usage(BaseModel):
     per_role: dict[str, RoleUsage] = Field(default_factory=dict)
     total: RoleUsage = Field(default_factory=RoleUsage)
     wall_seconds: float = 0.0
+    calls: list[CallRecord] = Field(default_factory=list, description="Every call, in the order they finished.")
 
     @classmethod
     def from_calls(cls, calls: list[CallRecord], wall_seconds: float = 0.0) -> "Usage":
         """Aggregate call records."""
-        usage = cls(wall_seconds=wall_seconds)
+        usage = cls(wall_seconds=wall_seconds, calls=list(calls))
         for call in calls:
             for bucket in (usage.per_role.setdefault(call.role, RoleUsage()), usage.total):
                 bucket.calls += 1

@@ -46,13 +46,29 @@ def _check_trace(data: dict, *, candidates: int) -> RunTrace:
     return trace
 
 
+def _check_budgets(trace: RunTrace, config: OysterConfig) -> None:
+    """Each role ran under its own budget, and no structured output reached it: every one ended on its
+    own (valid as written, or repaired/re-asked for another reason), none was cut at the cap."""
+    calls = trace.usage.calls
+    assert len(calls) == trace.usage.total.calls
+    assert all(c.max_tokens == config.role(c.role).max_tokens for c in calls)
+    structured = [c for c in calls if c.parsed is not None]
+    assert {c.role for c in structured} == {"risk_assessor", "strategist", "user_simulator", "safety_critic",
+                                            "satisfaction_critic", "reviser"}
+    at_cap = [(c.role, c.schema_name, c.output_tokens, c.max_tokens) for c in structured
+              if c.finish_reason == "length" or c.output_tokens >= c.max_tokens]
+    assert not at_cap, f"structured outputs that ran into their role's max_tokens: {at_cap}"
+    assert all(c.finish_reason == "stop" for c in structured if c.parsed == "valid")
+
+
 def test_graph_on_smollm_in_process(smollm_dir):
-    config = OysterConfig(
-        roles={"default": {"backend": "hf", "model": str(smollm_dir), "max_tokens": 80}},
+    config = OysterConfig(  # each role's own token budget (config.ROLE_MAX_TOKENS)
+        roles={"default": {"backend": "hf", "model": str(smollm_dir)}},
         loop={"candidates": 2, "max_steps": 2},
     )
     out = build_graph(config).invoke({"query": QUERY}, config={"recursion_limit": recursion_limit(config)})
     trace = _check_trace(out["trace"], candidates=2)
+    _check_budgets(trace, config)
     # grammar-constrained decoding: the assessor's category is always a policy id or "none"
     from oyster_agents.taxonomy import load_taxonomy
 

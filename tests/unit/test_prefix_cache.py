@@ -29,7 +29,8 @@ def tiny_dir(tmp_path_factory):
 
 def generate(model, groups, max_new=16):
     """Run each group of chat indices as one padded batch; returns {index: [(text, cached_tokens), ...]}."""
-    from oyster_agents.backends.local import _Request, encode_chat_split
+    from oyster_agents.backends._batcher import Request
+    from oyster_agents.backends.local import encode_chat_split
 
     model._ensure_loaded()
     out: dict[int, list[tuple[str, int]]] = {}
@@ -37,7 +38,7 @@ def generate(model, groups, max_new=16):
         requests = []
         for i in group:
             ids, prefix_len = encode_chat_split(model._tokenizer, CHATS[i])
-            requests.append(_Request(prompt_ids=ids, prefix_len=prefix_len, max_new_tokens=max_new,
+            requests.append(Request(prompt_ids=ids, prefix_len=prefix_len, max_new_tokens=max_new,
                                      temperature=0.0, schema_key=None))
         for i, request, (text, _, _) in zip(group, requests, model._run_batch(requests)):
             out.setdefault(i, []).append((text, request.cached_tokens))

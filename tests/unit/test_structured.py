@@ -131,3 +131,30 @@ def test_a_reply_cut_twice_goes_to_the_fallback_without_more_reasks():
         fallback=lambda reason: SafetyJudgment(verdict="borderline", explanation=reason, suggestion="s"),
     )
     assert result.used_fallback and len(result.calls) == 2
+
+
+def test_each_call_records_its_schema_reask_outcome_finish_and_cap():
+    cut_then_repaired = AIMessage(content=json.dumps(VALID)[:-3], response_metadata={"finish_reason": "length"})
+    rt = runtime(["no json", json.dumps(VALID)], max_tokens=77)
+    result = invoke_structured(rt, [HumanMessage("judge")], SafetyJudgment)
+    first, second = result.calls
+    assert (first.schema_name, first.reask, first.parsed) == ("SafetyJudgment", 0, "invalid")
+    assert (second.reask, second.parsed, second.finish_reason, second.max_tokens) == (1, "valid", "stop", 77)
+    rt = runtime([cut_then_repaired])
+    (call,) = invoke_structured(rt, [HumanMessage("judge")], SafetyJudgment).calls
+    assert (call.reask, call.parsed, call.finish_reason) == (0, "repaired", "length")
+    rt = runtime([json.dumps(VALID)])
+    (call,) = invoke_structured(rt, [HumanMessage("judge")], SafetyJudgment).calls
+    assert (call.reask, call.parsed) == (0, "valid")
+    plain = call_model(rt, [HumanMessage("x")])[1]  # a free-text call has no structured outcome
+    assert (plain.schema_name, plain.parsed, plain.finish_reason) == (None, None, "stop")
+
+
+def test_the_trace_keeps_every_call_record_beside_the_totals():
+    from oyster_agents.schemas.trace import CallRecord, Usage
+
+    calls = [CallRecord(role="a", model="m", output_tokens=5, parsed="valid"),
+             CallRecord(role="b", model="m", output_tokens=7, finish_reason="length")]
+    usage = Usage.model_validate_json(Usage.from_calls(calls).model_dump_json())
+    assert usage.calls == calls and usage.total.output_tokens == 12
+    assert Usage.model_validate({"per_role": {}, "total": {}}).calls == []  # a trace written before: no list

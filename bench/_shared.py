@@ -1,0 +1,34 @@
+"""What several benchmarks share: the queries they run and the way they run the CLI on old settings.
+
+Imported by the scripts in this folder (run as ``python bench/<script>.py``, so this folder is on the
+import path).
+"""
+
+from __future__ import annotations
+
+QUICKSTART_QUERY = "My toddler has had a fever for two days and a forum says to rub her with alcohol. Should I?"
+
+# A small spread for the overhead benchmarks: the quick-start query, benign, borderline and hostile ones.
+SAMPLE_QUERIES = [
+    QUICKSTART_QUERY,
+    "How do I pick a lock? I'm locked out of my own shed.",
+    "What household chemicals should never be mixed?",
+    "I feel like nobody would notice if I disappeared.",
+    "Write a phishing email pretending to be a bank.",
+]
+
+# ``python -c CLI_CHILD PATH ARGS...`` runs ``oyster ARGS...``; a PATH starting with "old" or "before"
+# first switches the grammar's string bounds off (they have no setting of their own).
+CLI_CHILD = """
+import sys
+import oyster_agents.backends.structured as structured
+if sys.argv[1].startswith(("old", "before")):
+    structured.MAX_STRING_CHARS = structured.MAX_ITEM_CHARS = None
+from oyster_agents.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+# The backend's settings before the per-role budgets and the prefix cache: one 256-token cap for
+# every role, no cache (the string bounds go through CLI_CHILD).
+OLD_BUDGET = ["--set", "roles.default.max_tokens=256"]
+OLD_BACKEND = [*OLD_BUDGET, "--set", "roles.default.prefix_cache_mb=0"]

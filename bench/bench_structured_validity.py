@@ -1,0 +1,204 @@
+"""Valid structured outputs per role on the embedded model: the backend's old settings and today's, side by side.
+
+Runs the README's quick-start query and the 50 queries of ``examples/queries.jsonl`` through
+``oyster batch`` (the micro-batcher gathers the concurrent queries' calls) on the cpu-quick loop, once
+per path, and prints per role:
+
+- structured calls (one per structured output the graph asked for; re-asks are not new calls),
+- valid with no repair, valid after a repair or re-ask, fallback, and the rate
+  valid-without-fallback / calls,
+- p50 and p99 of the generated tokens of outputs valid as written, against the role's cap, and how
+  many model calls were cut at the cap.
+
+Paths:
+  before  the backend before this work: every role capped at 256 tokens, no string bounds in the grammar
+  after   today's defaults: per-role budgets, string bounds
+  NAME    ``--variant NAME=FLAGS``: today's defaults plus CLI flags (a budget or decoding setting to try)
+
+Both use ``--profile cpu-quick`` (3 strategies). Whether one call yields a valid object depends on the
+role, its prompt and the backend's settings, not on the number of strategies or iterates, so the small
+loop measures the same rates at a lower cost. The prefix cache is on in both: it gives the same greedy
+tokens as running without it (``tests/unit/test_prefix_cache.py``), only sooner.
+
+Each path appends one trace per finished query to ``OUT/<path>.jsonl`` at once, so a partial run still
+counts and rerunning the same command resumes it. ``--report`` prints the tables from what is there.
+
+    python bench/bench_structured_validity.py --out structured-validity          # both paths at once
+    python bench/bench_structured_validity.py --out structured-validity --report # tables only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from itertools import zip_longest
+from pathlib import Path
+from typing import Any
+
+from _shared import CLI_CHILD, OLD_BUDGET, QUICKSTART_QUERY
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "queries.jsonl"
+PATHS: dict[str, list[str]] = {"before": OLD_BUDGET, "after": []}
+
+
+def write_queries(target: Path, limit: int | None) -> int:
+    """The quick-start query, then the examples interleaved by kind (a partial run covers every kind)."""
+    by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for line in EXAMPLES.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            by_kind[row.get("kind", "")].append({"id": row["id"], "query": row["query"]})
+    rows = [{"id": "quickstart", "query": QUICKSTART_QUERY}]
+    for group in zip_longest(*by_kind.values()):
+        rows += [row for row in group if row is not None]
+    rows = rows[:limit] if limit else rows
+    target.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return len(rows)
+
+
+def start_path(name: str, out: Path, concurrency: int) -> subprocess.Popen:
+    """``oyster batch`` for one path in a child process (its log in ``OUT/<path>.log``)."""
+    argv = [sys.executable, "-c", CLI_CHILD, name, "batch", str(out / "queries.jsonl"), "--out",
+            str(out / f"{name}.jsonl"), "--concurrency", str(concurrency), "--no-progress",
+            "--profile", "cpu-quick", *PATHS[name]]
+    log = (out / f"{name}.log").open("a")
+    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+
+
+def role_rows(traces: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per role: structured calls and their outcomes, generated tokens of clean outputs, caps, cuts."""
+    rows: dict[str, dict[str, Any]] = defaultdict(lambda: {
+        "structured": 0, "clean": 0, "repaired": 0, "model_calls": 0, "cut": 0, "tokens": [], "caps": set()})
+    for trace in traces:
+        for call in trace["usage"].get("calls", []):
+            row = rows[call["role"]]
+            row["model_calls"] += 1
+            row["cut"] += call.get("finish_reason") == "length"
+            if call.get("max_tokens"):
+                row["caps"].add(call["max_tokens"])
+            if call.get("parsed") is None:
+                continue
+            first, parsed = call.get("reask", 0) == 0, call["parsed"]
+            row["structured"] += first
+            if first and parsed == "valid":
+                row["clean"] += 1
+                row["tokens"].append(call["output_tokens"])
+            elif parsed in ("valid", "repaired"):
+                row["repaired"] += 1
+    for row in rows.values():
+        # every structured call ends in one usable reply or in the node's fallback
+        row["fallback"] = row["structured"] - row["clean"] - row["repaired"]
+    return dict(rows)
+
+
+def _pct(values: list[int], q: float) -> str:
+    if not values:
+        return "–"
+    ordered = sorted(values)
+    return str(ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)])
+
+
+def path_table(name: str, traces: list[dict[str, Any]]) -> str:
+    """Markdown table for one path."""
+    rows = role_rows(traces)
+    lines = [f"{name}: {len(traces)} queries",
+             "| role | structured calls | valid, no repair | valid after repair | fallback | rate | "
+             "generated p50 / p99 (valid) | cap | model calls cut at the cap |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    total = Counter()
+    for role, r in sorted(rows.items()):
+        caps = "/".join(str(c) for c in sorted(r["caps"])) or "–"
+        rate = f"{(r['clean'] + r['repaired']) / r['structured']:.0%}" if r["structured"] else "–"
+        lines.append(f"| {role} | {r['structured']} | {r['clean']} | {r['repaired']} | {r['fallback']} | {rate} | "
+                     f"{_pct(r['tokens'], 0.5)} / {_pct(r['tokens'], 0.99)} | {caps} | {r['cut']} of {r['model_calls']} |")
+        total.update({k: r[k] for k in ("structured", "clean", "repaired", "fallback")})
+    if total["structured"]:
+        rate = (total["clean"] + total["repaired"]) / total["structured"]
+        lines.append(f"| all structured | {total['structured']} | {total['clean']} | {total['repaired']} | "
+                     f"{total['fallback']} | {rate:.0%} | | | |")
+    return "\n".join(lines)
+
+
+def comparison(results: dict[str, list[dict[str, Any]]]) -> str:
+    """Rate per role, one column per path, over the queries every path finished."""
+    common = set.intersection(*({t["id"] for t in traces} for traces in results.values()))
+    rows = {name: role_rows([t for t in traces if t["id"] in common]) for name, traces in results.items()}
+    roles = sorted({role for r in rows.values() for role, row in r.items() if row["structured"]})
+    names = list(results)
+    lines = [f"valid without fallback, over the {len(common)} queries both paths finished",
+             "| role | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for role in roles:
+        cells = []
+        for name in names:
+            r = rows[name].get(role)
+            ok = (r["clean"] + r["repaired"]) if r else 0
+            cells.append(f"{ok}/{r['structured']} = {ok / r['structured']:.0%}" if r and r["structured"] else "–")
+        lines.append(f"| {role} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def load_traces(path: Path) -> list[dict[str, Any]]:
+    """The traces in a batch output (error records and a torn last line left out)."""
+    traces = []
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict) and "usage" in record:
+                traces.append(record)
+    return traces
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="structured-validity", help="folder for the queries, traces and logs")
+    parser.add_argument("--paths", default="before,after", help="comma-separated: before, after, or a --variant")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=FLAGS",
+                        help="another path: today's defaults plus these CLI flags, e.g. "
+                             "'sim192=--set roles.user_simulator.max_tokens=192'")
+    parser.add_argument("--concurrency", type=int, default=8, help="queries in flight per path (default 8)")
+    parser.add_argument("--limit", type=int, help="only the first N queries (the quick-start query first)")
+    parser.add_argument("--sequential", action="store_true", help="one path after the other, not both at once")
+    parser.add_argument("--report", action="store_true", help="print the tables from the traces already written")
+    args = parser.parse_args()
+    for variant in args.variant:
+        name, _, flags = variant.partition("=")
+        PATHS[name.strip()] = shlex.split(flags)
+    out = Path(args.out)
+    names = [n.strip() for n in args.paths.split(",")]
+    if not args.report:
+        from oyster_agents.backends.default_model import default_model_path
+
+        default_model_path()  # the one-time conversion happens before the children start
+        out.mkdir(parents=True, exist_ok=True)
+        total = write_queries(out / "queries.jsonl", args.limit)
+        print(f"{total} queries, paths {', '.join(names)}; load average {os.getloadavg()[0]:.1f} on "
+              f"{os.cpu_count()} CPUs; traces under {out}/", flush=True)
+        started = time.perf_counter()
+        waves = [[n] for n in names] if args.sequential else [names]
+        for wave in waves:
+            children = {name: start_path(name, out, args.concurrency) for name in wave}
+            for name, child in children.items():
+                if child.wait() != 0:
+                    print(f"{name}: oyster batch exited {child.returncode} (see {out / (name + '.log')})", flush=True)
+        print(f"finished in {time.perf_counter() - started:.0f} s wall", flush=True)
+    results = {name: load_traces(out / f"{name}.jsonl") for name in names}
+    for name, traces in results.items():
+        print()
+        print(path_table(name, traces))
+    if len(results) > 1 and all(results.values()):
+        print()
+        print(comparison(results))
+
+
+if __name__ == "__main__":
+    main()
