@@ -18,12 +18,15 @@ SAMPLE_QUERIES = [
 ]
 
 # ``python -c CLI_CHILD PATH ARGS...`` runs ``oyster ARGS...``; a PATH starting with "old" or "before"
-# first switches the grammar's string bounds off (they have no setting of their own).
+# first switches off the grammar's string bounds and the closing of objects before max_tokens (they
+# have no setting of their own).
 CLI_CHILD = """
 import sys
+import oyster_agents.backends.local as local
 import oyster_agents.backends.structured as structured
 if sys.argv[1].startswith(("old", "before")):
     structured.MAX_STRING_CHARS = structured.MAX_ITEM_CHARS = None
+    local.CLOSE_BEFORE_BUDGET = False
 from oyster_agents.cli import main
 sys.exit(main(sys.argv[2:]))
 """

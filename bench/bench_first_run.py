@@ -8,9 +8,10 @@ needed no fallback, and generated tokens per second of call time per role. Then 
 
 Paths:
   old       the settings before this work: every role capped at 256 tokens, no prefix cache, no
-            string bounds in the grammar, torch's default threads, 4 strategies, 3 Lingo-BP steps
+            string bounds in the grammar, no closing of objects before max_tokens, torch's default
+            threads, 4 strategies, 3 Lingo-BP steps
   new       ``--profile cpu-quick``: 3 strategies, 3 iterates, one thread, per-role budgets, prefix
-            cache and string bounds on
+            cache, string bounds and closing on
   old-quick the old settings on the cpu-quick loop (3 strategies, 2 steps): the backend's share alone
   new-full  the new backend with the full default loop (4 strategies, 3 steps)
 

@@ -25,8 +25,12 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from oyster_agents.backends._batcher import MicroBatcher, Request, Result
+from oyster_agents.backends._closing import closing_starts, closing_token_ids, make_closer, skeleton_tokens
 from oyster_agents.backends._prefix_cache import MIN_PREFIX_TOKENS, Prefix, PrefixStore, batched_cache, compute_prefix
 from oyster_agents.errors import ConfigError
+
+# Close a constrained object before max_tokens cuts it (``_closing.py``); measured in docs/performance.md.
+CLOSE_BEFORE_BUDGET = True
 
 
 class LocalChatModel(BaseChatModel):
@@ -67,6 +71,8 @@ class LocalChatModel(BaseChatModel):
     _stop_ids: list[int] = PrivateAttr(default_factory=list)
     _compiler: Any = PrivateAttr(default=None)
     _grammars: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _reserves: dict[str, int] = PrivateAttr(default_factory=dict)  # per schema: tokens closing may take
+    _closing_ids: list[int] = PrivateAttr(default_factory=list)
     _batcher: MicroBatcher | None = PrivateAttr(default=None)
     _init_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _grammar_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -143,12 +149,13 @@ class LocalChatModel(BaseChatModel):
 
         if key not in self._grammars:
             if self._compiler is None:
-                info = xgr.TokenizerInfo.from_huggingface(
-                    self._tokenizer, vocab_size=self._model.config.vocab_size, stop_token_ids=self._stop_ids
-                )
+                vocab = self._model.config.vocab_size
+                info = xgr.TokenizerInfo.from_huggingface(self._tokenizer, vocab_size=vocab, stop_token_ids=self._stop_ids)
                 self._compiler = xgr.GrammarCompiler(info)
+                self._closing_ids = [i for i in closing_token_ids(self._tokenizer) if i < vocab]
             # compile from the caller's key order: property order steers what the model writes first
             self._grammars[key] = self._compiler.compile_json_schema(key, any_whitespace=False)
+            self._reserves[key] = skeleton_tokens(self._tokenizer, json.loads(key))
         return self._grammars[key]
 
     # ---- LangChain interface -------------------------------------------------------------
@@ -239,7 +246,11 @@ class LocalChatModel(BaseChatModel):
             import xgrammar as xgr
 
             grammars = [self._grammars[r.schema_key] for r in batch]
-            gen_kwargs["logits_processor"] = [xgr.contrib.hf.LogitsProcessor(grammars)]
+            processors = [xgr.contrib.hf.LogitsProcessor(grammars)]
+            if CLOSE_BEFORE_BUDGET and self._closing_ids:
+                starts = [closing_starts(r.max_new_tokens, self._reserves[r.schema_key]) for r in batch]
+                processors.append(make_closer(width, starts, self._closing_ids))
+            gen_kwargs["logits_processor"] = processors
         with torch.inference_mode():
             out = self._model.generate(
                 input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device), **gen_kwargs
