@@ -8,7 +8,7 @@ per path, and prints per role:
 - valid with no repair, valid after a repair or re-ask, fallback, and the rate
   valid-without-fallback / calls,
 - p50 and p99 of the generated tokens of outputs valid as written, against the role's cap, and how
-  many model calls were cut at the cap.
+  many model calls were cut at the cap or closed early to fit it (finish reason ``closed``).
 
 Paths:
   before  the backend before this work: every role capped at 256 tokens, no string bounds in the grammar
@@ -75,12 +75,14 @@ def start_path(name: str, out: Path, concurrency: int) -> subprocess.Popen:
 def role_rows(traces: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per role: structured calls and their outcomes, generated tokens of clean outputs, caps, cuts."""
     rows: dict[str, dict[str, Any]] = defaultdict(lambda: {
-        "structured": 0, "clean": 0, "repaired": 0, "model_calls": 0, "cut": 0, "tokens": [], "caps": set()})
+        "structured": 0, "clean": 0, "repaired": 0, "model_calls": 0, "cut": 0, "closed": 0, "tokens": [],
+        "caps": set()})
     for trace in traces:
         for call in trace["usage"].get("calls", []):
             row = rows[call["role"]]
             row["model_calls"] += 1
             row["cut"] += call.get("finish_reason") == "length"
+            row["closed"] += call.get("finish_reason") == "closed"
             if call.get("max_tokens"):
                 row["caps"].add(call["max_tokens"])
             if call.get("parsed") is None:
@@ -110,14 +112,15 @@ def path_table(name: str, traces: list[dict[str, Any]]) -> str:
     rows = role_rows(traces)
     lines = [f"{name}: {len(traces)} queries",
              "| role | structured calls | valid, no repair | valid after repair | fallback | rate | "
-             "generated p50 / p99 (valid) | cap | model calls cut at the cap |",
+             "generated p50 / p99 (valid) | cap | model calls: cut at the cap, closed early, all |",
              "|---|---|---|---|---|---|---|---|---|"]
     total = Counter()
     for role, r in sorted(rows.items()):
         caps = "/".join(str(c) for c in sorted(r["caps"])) or "–"
         rate = f"{(r['clean'] + r['repaired']) / r['structured']:.0%}" if r["structured"] else "–"
         lines.append(f"| {role} | {r['structured']} | {r['clean']} | {r['repaired']} | {r['fallback']} | {rate} | "
-                     f"{_pct(r['tokens'], 0.5)} / {_pct(r['tokens'], 0.99)} | {caps} | {r['cut']} of {r['model_calls']} |")
+                     f"{_pct(r['tokens'], 0.5)} / {_pct(r['tokens'], 0.99)} | {caps} | "
+                     f"{r['cut']}, {r['closed']}, {r['model_calls']} |")
         total.update({k: r[k] for k in ("structured", "clean", "repaired", "fallback")})
     if total["structured"]:
         rate = (total["clean"] + total["repaired"]) / total["structured"]

@@ -242,6 +242,7 @@ class LocalChatModel(BaseChatModel):
         if temperature > 0:
             gen_kwargs["temperature"] = temperature
             torch.manual_seed(self.seed)
+        starts: list[int | None] = [None] * len(batch)  # per row: the step from which it closes its object
         if batch[0].schema_key is not None:
             import xgrammar as xgr
 
@@ -256,7 +257,7 @@ class LocalChatModel(BaseChatModel):
                 input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device), **gen_kwargs
             )
         results = []
-        for row, req in zip(out[:, width:].tolist(), batch):
+        for row, req, start in zip(out[:, width:].tolist(), batch, starts):
             generated = []
             finish = "length"
             for tid in row[: req.max_new_tokens]:
@@ -264,8 +265,10 @@ class LocalChatModel(BaseChatModel):
                     finish = "stop"
                     break
                 generated.append(tid)
+            if finish == "stop" and start is not None and len(generated) > start:
+                finish = "closed"  # the object was closed early to fit max_tokens (``_closing.py``)
             text = tok.decode(generated, skip_special_tokens=True)
-            n_out = len(generated) + (1 if finish == "stop" else 0)
+            n_out = len(generated) + (finish != "length")
             self._stats["generated_tokens"] += n_out
             results.append((text, n_out, finish))
         return results

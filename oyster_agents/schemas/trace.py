@@ -38,7 +38,9 @@ class CallRecord(BaseModel):
     cached_tokens: int = Field(default=0, description="Prompt tokens served from a prefix cache (of input_tokens).")
     max_tokens: int | None = Field(default=None, description="The cap on generated tokens in force for this call.")
     finish_reason: str | None = Field(
-        default=None, description="Why generation stopped, as the backend said: 'stop', or 'length' at max_tokens."
+        default=None,
+        description="Why generation stopped, as the backend said: 'stop'; 'length' when cut at max_tokens; "
+        "'closed' when the local backend closed a JSON object early to fit max_tokens.",
     )
     schema_name: str | None = Field(default=None, description="A structured call's schema.")
     reask: int = Field(default=0, description="A structured call's re-ask number: 0 for the first ask.")
