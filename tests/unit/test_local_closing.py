@@ -44,7 +44,7 @@ def test_an_object_the_budget_would_cut_is_closed_inside_it(tiny_dir, monkeypatc
     assert cut.response_metadata["finish_reason"] == "length"  # the random model rambles past 48 tokens
     monkeypatch.setattr(local, "CLOSE_BEFORE_BUDGET", True)
     closed = model.invoke(PROMPT, json_schema=schema, max_tokens=48)
-    assert closed.response_metadata["finish_reason"] == "stop"
+    assert closed.response_metadata["finish_reason"] == "closed"  # ended by the closer, not the model
     assert closed.usage_metadata["output_tokens"] <= 48
     note = Note.model_validate_json(closed.content)  # every key, the model's own start kept
     assert closed.content[:12] == cut.content[:12] and note.title
