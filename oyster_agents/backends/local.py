@@ -16,7 +16,7 @@ import json
 import threading
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -44,6 +44,8 @@ class LocalChatModel(BaseChatModel):
         batch_wait_ms: how long the batcher waits to gather concurrent requests.
         prefix_cache_mb: memory for cached system-prompt keys/values (least recently used go
             first); 0 turns the prefix cache off.
+        quantize: "int8" replaces the linear layers by dynamically quantized int8 ones (CPU,
+            float32 only): faster decoding, slightly different tokens.
 
     Example:
         >>> from oyster_agents import default_model_path
@@ -65,6 +67,7 @@ class LocalChatModel(BaseChatModel):
     seed: int = 0
     threads: int | None = None
     prefix_cache_mb: float = Field(default=256.0, ge=0.0)
+    quantize: Literal["int8"] | None = None
 
     _model: Any = PrivateAttr(default=None)
     _tokenizer: Any = PrivateAttr(default=None)
@@ -128,6 +131,8 @@ class LocalChatModel(BaseChatModel):
                 str(path), local_files_only=True, dtype=getattr(torch, self.dtype)
             ).to(self.device)
             model.eval()
+            if self.quantize == "int8":
+                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
             stop_ids = {tokenizer.eos_token_id}
             for token in ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>"):
                 tid = tokenizer.convert_tokens_to_ids(token)
