@@ -23,8 +23,8 @@ tokens as running without it (``tests/unit/test_prefix_cache.py``), only sooner.
 Each path appends one trace per finished query to ``OUT/<path>.jsonl`` at once, so a partial run still
 counts and rerunning the same command resumes it. ``--report`` prints the tables from what is there.
 
-    python bench/bench_structured_validity.py --out structured-validity          # both paths at once
-    python bench/bench_structured_validity.py --out structured-validity --report # tables only
+    python bench/bench_structured_validity.py                    # both paths at once, into out/structured-validity
+    python bench/bench_structured_validity.py --report           # the tables from what is there
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def write_queries(target: Path, limit: int | None) -> int:
 
 def start_path(name: str, out: Path, concurrency: int) -> subprocess.Popen:
     """``oyster batch`` for one path in a child process (its log in ``OUT/<path>.log``)."""
-    argv = [sys.executable, "-c", CLI_CHILD, name, "batch", str(out / "queries.jsonl"), "--out",
+    argv = [sys.executable, "-c", CLI_CHILD, name, "batch", str(out / f"{name}.queries.jsonl"), "--out",
             str(out / f"{name}.jsonl"), "--concurrency", str(concurrency), "--no-progress",
             "--profile", "cpu-quick", *PATHS[name]]
     log = (out / f"{name}.log").open("a")
@@ -135,7 +135,7 @@ def comparison(results: dict[str, list[dict[str, Any]]]) -> str:
     rows = {name: role_rows([t for t in traces if t["id"] in common]) for name, traces in results.items()}
     roles = sorted({role for r in rows.values() for role, row in r.items() if row["structured"]})
     names = list(results)
-    lines = [f"valid without fallback, over the {len(common)} queries both paths finished",
+    lines = [f"valid without fallback, over the {len(common)} queries every path finished",
              "| role | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for role in roles:
         cells = []
@@ -163,7 +163,7 @@ def load_traces(path: Path) -> list[dict[str, Any]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="structured-validity", help="folder for the queries, traces and logs")
+    parser.add_argument("--out", default="out/structured-validity", help="folder for the queries, traces and logs")
     parser.add_argument("--paths", default="before,after", help="comma-separated: before, after, or a --variant")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=FLAGS",
                         help="another path: today's defaults plus these CLI flags, e.g. "
@@ -183,7 +183,8 @@ def main() -> None:
 
         default_model_path()  # the one-time conversion happens before the children start
         out.mkdir(parents=True, exist_ok=True)
-        total = write_queries(out / "queries.jsonl", args.limit)
+        for name in names:
+            total = write_queries(out / f"{name}.queries.jsonl", args.limit)
         print(f"{total} queries, paths {', '.join(names)}; load average {os.getloadavg()[0]:.1f} on "
               f"{os.cpu_count()} CPUs; traces under {out}/", flush=True)
         started = time.perf_counter()
