@@ -10,9 +10,11 @@ Paths:
   old       the settings before this work: every role capped at 256 tokens, no prefix cache, no
             string bounds in the grammar, no closing of objects before max_tokens, torch's default
             threads, 4 strategies, 3 Lingo-BP steps
-  new       ``--profile cpu-quick``: 3 strategies, 3 iterates, one thread, per-role budgets, prefix
-            cache, string bounds and closing on
-  old-quick the old settings on the cpu-quick loop (3 strategies, 2 steps): the backend's share alone
+  new       ``--profile cpu-quick``: 3 strategies, always 3 iterates (the model's own answer, the game's
+            answer, one revision), torch's default threads, per-role budgets, prefix cache, string
+            bounds and closing on
+  old-quick the old backend settings on the cpu-quick loop (3 strategies, 3 iterates): the backend's
+            share alone
   new-full  the new backend with the full default loop (4 strategies, 3 steps)
 
 Run: ``python bench/bench_first_run.py [--paths old,new] [--query TEXT]``. State the machine's load
@@ -37,7 +39,7 @@ QUERY = QUICKSTART_QUERY
 _OLD = OLD_BACKEND
 PATHS: dict[str, list[str]] = {
     "old": _OLD,
-    "old-quick": [*_OLD, "--candidates", "3", "--max-steps", "2"],
+    "old-quick": [*_OLD, "--profile", "cpu-quick"],
     "new": ["--profile", "cpu-quick"],
     "new-full": [],
 }
