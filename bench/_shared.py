@@ -18,8 +18,8 @@ SAMPLE_QUERIES = [
 ]
 
 # ``python -c CLI_CHILD PATH ARGS...`` runs ``oyster ARGS...``; a PATH starting with "old" or "before"
-# first switches off the grammar's string bounds and the closing of objects before max_tokens, and a
-# PATH naming "int8" quantizes the local models' linear layers (none of these has a CLI setting).
+# first switches off the grammar's string bounds and the closing of objects before max_tokens (they
+# have no setting of their own).
 CLI_CHILD = """
 import sys
 import oyster_agents.backends.local as local
@@ -27,15 +27,6 @@ import oyster_agents.backends.structured as structured
 if sys.argv[1].startswith(("old", "before")):
     structured.MAX_STRING_CHARS = structured.MAX_ITEM_CHARS = None
     local.CLOSE_BEFORE_BUDGET = False
-if "int8" in sys.argv[1]:  # dynamically quantized linear layers in every local model
-    import oyster_agents.backends as backends
-    build = backends.make_chat_model
-    def make_int8(cfg):
-        model = build(cfg)
-        if isinstance(model, local.LocalChatModel):
-            model.quantize = "int8"
-        return model
-    backends.make_chat_model = make_int8
 from oyster_agents.cli import main
 sys.exit(main(sys.argv[2:]))
 """

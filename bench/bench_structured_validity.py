@@ -11,19 +11,21 @@ per path, and prints per role:
   many model calls were cut at the cap or closed early to fit it (finish reason ``closed``).
 
 Paths:
-  before  the backend before this work: every role capped at 256 tokens, no string bounds in the grammar
-  after   today's defaults: per-role budgets, string bounds
-  NAME    ``--variant NAME=FLAGS``: today's defaults plus CLI flags (a budget or decoding setting to try)
+  before      the backend before this work: every role capped at 256 tokens, no string bounds in the
+              grammar, no closing of objects before max_tokens
+  after       today's defaults: per-role budgets, string bounds, closing
+  after-int8  today's defaults with int8 linear layers (``roles.default.quantize=int8``)
+  NAME        ``--variant NAME=FLAGS``: today's defaults plus CLI flags (a budget or setting to try)
 
-Both use ``--profile cpu-quick`` (3 strategies). Whether one call yields a valid object depends on the
+All use ``--profile cpu-quick`` (3 strategies), one torch thread each. Whether one call yields a valid object depends on the
 role, its prompt and the backend's settings, not on the number of strategies or iterates, so the small
-loop measures the same rates at a lower cost. The prefix cache is on in both: it gives the same greedy
+loop measures the same rates at a lower cost. The prefix cache is on in every path: it gives the same greedy
 tokens as running without it (``tests/unit/test_prefix_cache.py``), only sooner.
 
 Each path appends one trace per finished query to ``OUT/<path>.jsonl`` at once, so a partial run still
 counts and rerunning the same command resumes it. ``--report`` prints the tables from what is there.
 
-    python bench/bench_structured_validity.py                    # both paths at once, into out/structured-validity
+    python bench/bench_structured_validity.py                    # the paths at once, into out/structured-validity
     python bench/bench_structured_validity.py --report           # the tables from what is there
 """
 
@@ -45,7 +47,9 @@ from typing import Any
 from _shared import CLI_CHILD, OLD_BUDGET, QUICKSTART_QUERY
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "queries.jsonl"
-PATHS: dict[str, list[str]] = {"before": OLD_BUDGET, "after": []}
+PATHS: dict[str, list[str]] = {"before": OLD_BUDGET, "after": [], "after-int8": ["--set", "roles.default.quantize=int8"]}
+# One torch thread per child: the paths run at once (greedy tokens do not depend on the thread count).
+COMMON = ["--profile", "cpu-quick", "--set", "roles.default.threads=1"]
 
 
 def write_queries(target: Path, limit: int | None) -> int:
@@ -67,7 +71,7 @@ def start_path(name: str, out: Path, concurrency: int) -> subprocess.Popen:
     """``oyster batch`` for one path in a child process (its log in ``OUT/<path>.log``)."""
     argv = [sys.executable, "-c", CLI_CHILD, name, "batch", str(out / f"{name}.queries.jsonl"), "--out",
             str(out / f"{name}.jsonl"), "--concurrency", str(concurrency), "--no-progress",
-            "--profile", "cpu-quick", *PATHS[name]]
+            *COMMON, *PATHS[name]]
     log = (out / f"{name}.log").open("a")
     return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
 
@@ -164,13 +168,14 @@ def load_traces(path: Path) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="out/structured-validity", help="folder for the queries, traces and logs")
-    parser.add_argument("--paths", default="before,after", help="comma-separated: before, after, or a --variant")
+    parser.add_argument("--paths", default="before,after,after-int8",
+                        help="comma-separated: before, after, after-int8, or a --variant")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=FLAGS",
                         help="another path: today's defaults plus these CLI flags, e.g. "
                              "'sim192=--set roles.user_simulator.max_tokens=192'")
     parser.add_argument("--concurrency", type=int, default=8, help="queries in flight per path (default 8)")
     parser.add_argument("--limit", type=int, help="only the first N queries (the quick-start query first)")
-    parser.add_argument("--sequential", action="store_true", help="one path after the other, not both at once")
+    parser.add_argument("--sequential", action="store_true", help="one path after the other, not all at once")
     parser.add_argument("--report", action="store_true", help="print the tables from the traces already written")
     args = parser.parse_args()
     for variant in args.variant:

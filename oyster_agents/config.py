@@ -77,6 +77,9 @@ class RoleModelConfig(BaseModel):
     prefix_cache_mb: float = Field(
         default=256.0, ge=0.0, description="hf: memory for cached system-prompt keys/values (0 = off)."
     )
+    quantize: Literal["none", "int8"] = Field(
+        default="none", description="hf: 'int8' = dynamically quantized int8 linear layers (CPU, float32)."
+    )
     extra_body: dict[str, Any] = Field(default_factory=dict)
 
     @field_serializer("base_url")

@@ -35,7 +35,7 @@ def make_chat_model(cfg: RoleModelConfig) -> BaseChatModel:
         path = str(default_model_path()) if cfg.model == "default" else cfg.model
         return LocalChatModel(
             model_path=path, max_tokens=cfg.max_tokens, temperature=cfg.temperature, device=cfg.device, dtype=cfg.dtype,
-            threads=cfg.threads, prefix_cache_mb=cfg.prefix_cache_mb,
+            threads=cfg.threads, prefix_cache_mb=cfg.prefix_cache_mb, quantize=cfg.quantize,
         )
     raise ConfigError(
         "backend 'fake' has no model of its own: pass models=scripted_models(...) to build_graph"

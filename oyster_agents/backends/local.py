@@ -45,7 +45,7 @@ class LocalChatModel(BaseChatModel):
         prefix_cache_mb: memory for cached system-prompt keys/values (least recently used go
             first); 0 turns the prefix cache off.
         quantize: "int8" replaces the linear layers by dynamically quantized int8 ones (CPU,
-            float32 only): faster decoding, slightly different tokens.
+            float32 only): faster decoding, slightly different tokens (docs/performance.md).
 
     Example:
         >>> from oyster_agents import default_model_path
@@ -67,7 +67,7 @@ class LocalChatModel(BaseChatModel):
     seed: int = 0
     threads: int | None = None
     prefix_cache_mb: float = Field(default=256.0, ge=0.0)
-    quantize: Literal["int8"] | None = None
+    quantize: Literal["none", "int8"] = "none"
 
     _model: Any = PrivateAttr(default=None)
     _tokenizer: Any = PrivateAttr(default=None)
@@ -117,6 +117,8 @@ class LocalChatModel(BaseChatModel):
             if self.threads:
                 # On a busy machine, fewer threads than cores avoids OpenMP oversubscription slowdowns.
                 torch.set_num_threads(self.threads)
+            if self.quantize == "int8" and (self.device != "cpu" or self.dtype != "float32"):
+                raise ConfigError("quantize 'int8' runs on device 'cpu' with dtype 'float32' only")
             path = Path(self.model_path)
             if not (path / "config.json").is_file():
                 raise ConfigError(
