@@ -1,5 +1,5 @@
-"""The local backend closes a constrained JSON object before max_tokens cuts it (tiny random model),
-and its micro-batcher runs concurrent calls together."""
+"""The local backend (tiny random model): it closes a constrained JSON object before max_tokens cuts
+it, its micro-batcher runs concurrent calls together, and ``quantize: int8`` swaps in int8 linear layers."""
 
 from __future__ import annotations
 
@@ -82,3 +82,22 @@ def test_concurrent_calls_share_one_generation(tiny_dir):
     for thread in threads:
         thread.join()
     assert calls == [3] and [r.content for r in runs] == [alone] * 3
+
+
+def test_int8_quantization_comes_from_the_role_config_and_still_generates(tiny_dir):
+    import torch
+
+    from oyster_agents.backends import make_chat_model
+    from oyster_agents.config import RoleModelConfig
+    from oyster_agents.errors import ConfigError
+
+    model = make_chat_model(RoleModelConfig(model=str(tiny_dir), quantize="int8"))
+    reply = model.invoke(PROMPT, json_schema=json_schema_of(Note), max_tokens=48)
+    Note.model_validate_json(reply.content)
+    linear = [m for m in model._model.modules() if isinstance(m, torch.nn.Linear)]
+    quantized = [m for m in model._model.modules() if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)]
+    assert quantized and not linear
+    assert make_chat_model(RoleModelConfig(model=str(tiny_dir)))._model is None  # float32 unless asked
+    wrong = make_chat_model(RoleModelConfig(model=str(tiny_dir), quantize="int8", dtype="bfloat16"))
+    with pytest.raises(ConfigError, match="float32"):
+        wrong.invoke("hi")
