@@ -75,7 +75,7 @@ class LocalChatModel(BaseChatModel):
     _compiler: Any = PrivateAttr(default=None)
     _grammars: dict[str, Any] = PrivateAttr(default_factory=dict)
     _reserves: dict[str, int] = PrivateAttr(default_factory=dict)  # per schema: tokens closing may take
-    _closing_ids: list[int] = PrivateAttr(default_factory=list)
+    _closing_ids: tuple[list[int], ...] = PrivateAttr(default=())
     _batcher: MicroBatcher | None = PrivateAttr(default=None)
     _init_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _grammar_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -159,7 +159,7 @@ class LocalChatModel(BaseChatModel):
                 vocab = self._model.config.vocab_size
                 info = xgr.TokenizerInfo.from_huggingface(self._tokenizer, vocab_size=vocab, stop_token_ids=self._stop_ids)
                 self._compiler = xgr.GrammarCompiler(info)
-                self._closing_ids = [i for i in closing_token_ids(self._tokenizer) if i < vocab]
+                self._closing_ids = tuple([i for i in ids if i < vocab] for ids in closing_token_ids(self._tokenizer))
             # compile from the caller's key order: property order steers what the model writes first
             self._grammars[key] = self._compiler.compile_json_schema(key, any_whitespace=False)
             self._reserves[key] = skeleton_tokens(self._tokenizer, json.loads(key))
@@ -255,7 +255,7 @@ class LocalChatModel(BaseChatModel):
 
             grammars = [self._grammars[r.schema_key] for r in batch]
             processors = [xgr.contrib.hf.LogitsProcessor(grammars)]
-            if CLOSE_BEFORE_BUDGET and self._closing_ids:
+            if CLOSE_BEFORE_BUDGET and any(self._closing_ids):
                 starts = [closing_starts(r.max_new_tokens, self._reserves[r.schema_key]) for r in batch]
                 processors.append(make_closer(width, starts, self._closing_ids))
             gen_kwargs["logits_processor"] = processors

@@ -55,8 +55,9 @@ def test_closing_starts_from_the_skeleton_reserve_and_never_in_the_first_half(ti
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(str(tiny_dir))
-    ids = closing_token_ids(tok)
-    assert ids and all(set(tok.convert_ids_to_tokens(i)) <= set('"]}') for i in ids)
+    quotes, brackets = closing_token_ids(tok)
+    assert {tok.convert_ids_to_tokens(i)[0] for i in quotes} == {'"'}
+    assert brackets and all(set(tok.convert_ids_to_tokens(i)) <= set("]}") for i in brackets)
     reserve = skeleton_tokens(tok, json_schema_of(Note))
     assert reserve == len(tok.encode(json.dumps({"title": "x", "body": "x", "tags": ["x"]}))) + 1
     assert closing_starts(256, reserve) == 256 - reserve and closing_starts(20, reserve) == 10
