@@ -117,11 +117,11 @@ class RoleModelConfig(BaseModel):
 ROLE_MAX_TOKENS: dict[str, int] = {
     "risk_assessor": 256,
     "strategist": 288,
-    "user_simulator": 128,
+    "user_simulator": 160,
     "responder": 384,
-    "safety_critic": 160,
+    "safety_critic": 192,
     "satisfaction_critic": 128,
-    "reviser": 288,
+    "reviser": 320,
 }
 
 # Named settings presets (``--profile``), applied under the config file, env vars and flags.
