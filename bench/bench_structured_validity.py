@@ -22,8 +22,10 @@ role, its prompt and the backend's settings, not on the number of strategies or 
 loop measures the same rates at a lower cost. The prefix cache is on in every path: it gives the same greedy
 tokens as running without it (``tests/unit/test_prefix_cache.py``), only sooner.
 
-Each path appends one trace per finished query to ``OUT/<path>.jsonl`` at once, so a partial run still
-counts and rerunning the same command resumes it. ``--report`` prints the tables from what is there.
+Each path logs every structured output as it ends (``OUT/<path>.structured.jsonl``: role, schema, its
+calls, fallback or not) and appends one trace per finished query to ``OUT/<path>.jsonl``, so a partial
+run still counts and rerunning the same command resumes it (queries already finished are skipped).
+``--report`` prints the tables from what is there.
 
     python bench/bench_structured_validity.py                    # the paths at once, into out/structured-validity
     python bench/bench_structured_validity.py --report           # the tables from what is there
@@ -67,40 +69,37 @@ def write_queries(target: Path, limit: int | None) -> int:
     return len(rows)
 
 
-def start_path(name: str, out: Path, concurrency: int) -> subprocess.Popen:
+def start_path(name: str, out: Path, concurrency: int, loop: list[str]) -> subprocess.Popen:
     """``oyster batch`` for one path in a child process (its log in ``OUT/<path>.log``)."""
-    argv = [sys.executable, "-c", CLI_CHILD, name, "batch", str(out / f"{name}.queries.jsonl"), "--out",
+    argv = [sys.executable, "-c", CLI_CHILD, name, "--structured-log", str(out / f"{name}.structured.jsonl"),
+            "batch", str(out / f"{name}.queries.jsonl"), "--out",
             str(out / f"{name}.jsonl"), "--concurrency", str(concurrency), "--no-progress",
-            *COMMON, *PATHS[name]]
+            *COMMON, *loop, *PATHS[name]]
     log = (out / f"{name}.log").open("a")
     return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
 
 
-def role_rows(traces: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per role: structured calls and their outcomes, generated tokens of clean outputs, caps, cuts."""
+def role_rows(outputs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per role: structured outputs and their outcomes, generated tokens of clean ones, caps, cuts."""
     rows: dict[str, dict[str, Any]] = defaultdict(lambda: {
-        "structured": 0, "clean": 0, "repaired": 0, "model_calls": 0, "cut": 0, "closed": 0, "tokens": [],
-        "caps": set()})
-    for trace in traces:
-        for call in trace["usage"].get("calls", []):
-            row = rows[call["role"]]
+        "structured": 0, "clean": 0, "repaired": 0, "fallback": 0, "model_calls": 0, "cut": 0, "closed": 0,
+        "tokens": [], "caps": set()})
+    for output in outputs:
+        row, calls = rows[output["role"]], output["calls"]
+        row["structured"] += 1
+        if output["fallback"]:
+            row["fallback"] += 1
+        elif calls[0].get("parsed") == "valid":
+            row["clean"] += 1
+            row["tokens"].append(calls[0]["output_tokens"])
+        else:
+            row["repaired"] += 1
+        for call in calls:
             row["model_calls"] += 1
             row["cut"] += call.get("finish_reason") == "length"
             row["closed"] += call.get("finish_reason") == "closed"
             if call.get("max_tokens"):
                 row["caps"].add(call["max_tokens"])
-            if call.get("parsed") is None:
-                continue
-            first, parsed = call.get("reask", 0) == 0, call["parsed"]
-            row["structured"] += first
-            if first and parsed == "valid":
-                row["clean"] += 1
-                row["tokens"].append(call["output_tokens"])
-            elif parsed in ("valid", "repaired"):
-                row["repaired"] += 1
-    for row in rows.values():
-        # every structured call ends in one usable reply or in the node's fallback
-        row["fallback"] = row["structured"] - row["clean"] - row["repaired"]
     return dict(rows)
 
 
@@ -111,58 +110,55 @@ def _pct(values: list[int], q: float) -> str:
     return str(ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)])
 
 
-def path_table(name: str, traces: list[dict[str, Any]]) -> str:
+def path_table(name: str, outputs: list[dict[str, Any]], finished: int) -> str:
     """Markdown table for one path."""
-    rows = role_rows(traces)
-    lines = [f"{name}: {len(traces)} queries",
-             "| role | structured calls | valid, no repair | valid after repair | fallback | rate | "
+    rows = role_rows(outputs)
+    lines = [f"{name}: {len(outputs)} structured outputs, {finished} queries finished",
+             "| role | structured outputs | valid, no repair | valid after repair | fallback | rate | "
              "generated p50 / p99 (valid) | cap | model calls: cut at the cap, closed early, all |",
              "|---|---|---|---|---|---|---|---|---|"]
     total = Counter()
     for role, r in sorted(rows.items()):
         caps = "/".join(str(c) for c in sorted(r["caps"])) or "–"
-        rate = f"{(r['clean'] + r['repaired']) / r['structured']:.0%}" if r["structured"] else "–"
+        rate = f"{(r['clean'] + r['repaired']) / r['structured']:.0%}"
         lines.append(f"| {role} | {r['structured']} | {r['clean']} | {r['repaired']} | {r['fallback']} | {rate} | "
                      f"{_pct(r['tokens'], 0.5)} / {_pct(r['tokens'], 0.99)} | {caps} | "
                      f"{r['cut']}, {r['closed']}, {r['model_calls']} |")
         total.update({k: r[k] for k in ("structured", "clean", "repaired", "fallback")})
     if total["structured"]:
         rate = (total["clean"] + total["repaired"]) / total["structured"]
-        lines.append(f"| all structured | {total['structured']} | {total['clean']} | {total['repaired']} | "
+        lines.append(f"| all | {total['structured']} | {total['clean']} | {total['repaired']} | "
                      f"{total['fallback']} | {rate:.0%} | | | |")
     return "\n".join(lines)
 
 
 def comparison(results: dict[str, list[dict[str, Any]]]) -> str:
-    """Rate per role, one column per path, over the queries every path finished."""
-    common = set.intersection(*({t["id"] for t in traces} for traces in results.values()))
-    rows = {name: role_rows([t for t in traces if t["id"] in common]) for name, traces in results.items()}
-    roles = sorted({role for r in rows.values() for role, row in r.items() if row["structured"]})
-    names = list(results)
-    lines = [f"valid without fallback, over the {len(common)} queries every path finished",
-             "| role | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    """Valid-without-fallback rate per role, one column per path."""
+    rows = {name: role_rows(outputs) for name, outputs in results.items()}
+    roles = sorted({role for r in rows.values() for role in r})
+    lines = ["| role | " + " | ".join(results) + " |", "|---|" + "---|" * len(results)]
     for role in roles:
         cells = []
-        for name in names:
+        for name in results:
             r = rows[name].get(role)
             ok = (r["clean"] + r["repaired"]) if r else 0
-            cells.append(f"{ok}/{r['structured']} = {ok / r['structured']:.0%}" if r and r["structured"] else "–")
+            cells.append(f"{ok}/{r['structured']} = {ok / r['structured']:.0%}" if r else "–")
         lines.append(f"| {role} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def load_traces(path: Path) -> list[dict[str, Any]]:
-    """The traces in a batch output (error records and a torn last line left out)."""
-    traces = []
+def load_lines(path: Path) -> list[dict[str, Any]]:
+    """The JSON objects of a JSONL file (a torn last line left out)."""
+    records = []
     if path.is_file():
         for line in path.read_text().splitlines():
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if isinstance(record, dict) and "usage" in record:
-                traces.append(record)
-    return traces
+            if isinstance(record, dict):
+                records.append(record)
+    return records
 
 
 def main() -> None:
@@ -175,12 +171,16 @@ def main() -> None:
                              "'sim192=--set roles.user_simulator.max_tokens=192'")
     parser.add_argument("--concurrency", type=int, default=8, help="queries in flight per path (default 8)")
     parser.add_argument("--limit", type=int, help="only the first N queries (the quick-start query first)")
+    parser.add_argument("--iterates", type=int, metavar="N",
+                        help="Lingo-BP iterates per query instead of the profile's 3 (1: the model's own answer "
+                             "only, no revision; cheaper, every role but the revision itself still runs)")
     parser.add_argument("--sequential", action="store_true", help="one path after the other, not all at once")
-    parser.add_argument("--report", action="store_true", help="print the tables from the traces already written")
+    parser.add_argument("--report", action="store_true", help="print the tables from what the paths logged so far")
     args = parser.parse_args()
     for variant in args.variant:
         name, _, flags = variant.partition("=")
         PATHS[name.strip()] = shlex.split(flags)
+    loop = ["--max-steps", str(args.iterates), "--set", f"loop.min_steps={args.iterates}"] if args.iterates else []
     out = Path(args.out)
     names = [n.strip() for n in args.paths.split(",")]
     if not args.report:
@@ -191,19 +191,20 @@ def main() -> None:
         for name in names:
             total = write_queries(out / f"{name}.queries.jsonl", args.limit)
         print(f"{total} queries, paths {', '.join(names)}; load average {os.getloadavg()[0]:.1f} on "
-              f"{os.cpu_count()} CPUs; traces under {out}/", flush=True)
+              f"{os.cpu_count()} CPUs; traces and logs under {out}/", flush=True)
         started = time.perf_counter()
         waves = [[n] for n in names] if args.sequential else [names]
         for wave in waves:
-            children = {name: start_path(name, out, args.concurrency) for name in wave}
+            children = {name: start_path(name, out, args.concurrency, loop) for name in wave}
             for name, child in children.items():
                 if child.wait() != 0:
                     print(f"{name}: oyster batch exited {child.returncode} (see {out / (name + '.log')})", flush=True)
         print(f"finished in {time.perf_counter() - started:.0f} s wall", flush=True)
-    results = {name: load_traces(out / f"{name}.jsonl") for name in names}
-    for name, traces in results.items():
+    results = {name: load_lines(out / f"{name}.structured.jsonl") for name in names}
+    for name, outputs in results.items():
+        finished = sum("usage" in record for record in load_lines(out / f"{name}.jsonl"))
         print()
-        print(path_table(name, traces))
+        print(path_table(name, outputs, finished))
     if len(results) > 1 and all(results.values()):
         print()
         print(comparison(results))
