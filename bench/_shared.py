@@ -36,7 +36,7 @@ if len(sys.argv) > 2 and sys.argv[2] == "--structured-log":  # one JSON line per
         line = json.dumps({"role": runtime.role, "schema": schema.__name__, "fallback": result.used_fallback,
                            "calls": [c.model_dump(mode="json") for c in result.calls]})
         with lock:
-            log.write(line + "\n")
+            log.write(line + "\\n")
             log.flush()
         return result
     structured.invoke_structured = logged  # the nodes import it later, by name
