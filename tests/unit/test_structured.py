@@ -134,7 +134,8 @@ def test_a_reply_cut_twice_goes_to_the_fallback_without_more_reasks():
 
 
 def test_each_call_records_its_schema_reask_outcome_finish_and_cap():
-    cut_then_repaired = AIMessage(content=json.dumps(VALID)[:-3], response_metadata={"finish_reason": "length"})
+    # whole as written, yet it reached max_tokens: counted as closed by repair, not as clean
+    cut_then_repaired = AIMessage(content=json.dumps(VALID), response_metadata={"finish_reason": "length"})
     rt = runtime(["no json", json.dumps(VALID)], max_tokens=77)
     result = invoke_structured(rt, [HumanMessage("judge")], SafetyJudgment)
     first, second = result.calls
