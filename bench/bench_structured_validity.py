@@ -7,8 +7,9 @@ per path, and prints per role:
 - structured calls (one per structured output the graph asked for; re-asks are not new calls),
 - valid with no repair, valid after a repair or re-ask, fallback, and the rate
   valid-without-fallback / calls,
-- p50 and p99 of the generated tokens of outputs valid as written, against the role's cap, and how
-  many model calls were cut at the cap or closed early to fit it (finish reason ``closed``).
+- p50 and p99 of the generated tokens of outputs valid as written that ended on their own, against
+  the role's cap, and how many model calls were cut at the cap or closed early to fit it (finish
+  reason ``closed``: valid, its last fields shortened).
 
 Paths:
   before      the backend before this work: every role capped at 256 tokens, no string bounds in the
@@ -91,7 +92,8 @@ def role_rows(outputs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             row["fallback"] += 1
         elif calls[0].get("parsed") == "valid":
             row["clean"] += 1
-            row["tokens"].append(calls[0]["output_tokens"])
+            if calls[0].get("finish_reason") == "stop":  # ended on its own: its natural length
+                row["tokens"].append(calls[0]["output_tokens"])
         else:
             row["repaired"] += 1
         for call in calls:
@@ -115,7 +117,7 @@ def path_table(name: str, outputs: list[dict[str, Any]], finished: int) -> str:
     rows = role_rows(outputs)
     lines = [f"{name}: {len(outputs)} structured outputs, {finished} queries finished",
              "| role | structured outputs | valid, no repair | valid after repair | fallback | rate | "
-             "generated p50 / p99 (valid) | cap | model calls: cut at the cap, closed early, all |",
+             "generated p50 / p99 (valid, ended on its own) | cap | model calls: cut at the cap, closed early, all |",
              "|---|---|---|---|---|---|---|---|---|"]
     total = Counter()
     for role, r in sorted(rows.items()):
