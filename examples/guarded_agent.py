@@ -94,7 +94,7 @@ TOOLS = [calculator, units]
 
 def as_tool_call(reply: AIMessage) -> AIMessage:
     """Turn a ``CALL tool: input`` line into a regular tool call the ToolNode can run."""
-    match = CALL.search(str(reply.content))
+    match = CALL.search(reply.text)
     names = {t.name: t for t in TOOLS}
     if match is None or match.group(1) not in names:
         return reply

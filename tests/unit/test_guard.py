@@ -112,6 +112,20 @@ def test_risky_turns_go_through_the_graph_with_the_earlier_turns_as_history(how)
         assert len(models["risk_assessor"].calls) == 2  # one assessment: classify, then adapt the rule
 
 
+@pytest.mark.parametrize("how", list(CALLS))
+def test_an_error_of_the_app_model_reaches_the_caller_on_every_path(how):
+    guard, _ = guard_for(LOW, ScriptedChatModel(role="app", script=[ConnectionError("app model down")]))
+    with pytest.raises(ConnectionError, match="app model down"):
+        CALLS[how](guard, CONVERSATION)
+
+
+@pytest.mark.parametrize("how", list(CALLS))
+def test_a_failed_graph_run_reaches_the_caller_on_every_path(how):
+    guard, _ = guard_for(HIGH)
+    with pytest.raises(InputError, match="over the limit"):  # the graph checks the history it is given
+        CALLS[how](guard, [HumanMessage("x" * 40_000), AIMessage("ok"), HumanMessage("Should I rub her with alcohol?")])
+
+
 def test_failed_assessment_counts_as_risky():
     guard, models = guard_for("not json at all")
     reply = guard.invoke("hello there")
@@ -129,6 +143,8 @@ def test_trace_sink_and_full_trace_in_metadata():
     assert trace.answer == SAFE_ANSWER
     assert trace.assessment.level.value == reply.response_metadata["oyster"]["assessment"]["level"] == "R1"
     assert trace.usage.per_role["risk_assessor"].calls == 2  # the guard's assessment (two calls), counted once
+    assert trace.assessment_reused is True  # the graph took the guard's assessment: no second one
+    assert trace.policy_rule_id == "healthcare" and trace.policy_rule  # and the category's rule with it
     assert reply.usage_metadata["input_tokens"] == trace.usage.total.input_tokens
     assert [t.content for t in trace.history][-2:] == ["My daughter is two.", "How can I help?"]
 
