@@ -162,15 +162,10 @@ class ConstructiveGuard(BaseChatModel):
                 return reply
             app, kwargs = self._app(kwargs)
             call = Call(app, messages, config, {"stop": stop, **kwargs}, stream=streaming, span=span)
-            if not streaming:
-                return decision.tag(as_ai((yield call)))
-            chunks, first = (yield call), True
-            while (chunk := (yield Next(chunks, span))) is not None:
-                yield Emit(ChatGenerationChunk(message=decision.tag(as_chunk(chunk)) if first else as_chunk(chunk)))
-                first = False  # the metadata on one chunk only: merging chunks would repeat its strings
-            if first:  # the app's model streamed nothing
-                yield Emit(ChatGenerationChunk(message=decision.tag(AIMessageChunk(content=""))))
-            return None
+            if streaming:
+                yield from _relay((yield call), decision, span)
+                return None
+            return decision.tag(as_ai((yield call)))
         except GeneratorExit:
             raise
         except BaseException as exc:
@@ -267,6 +262,17 @@ class ConstructiveGuard(BaseChatModel):
             response_metadata={METADATA_KEY: metadata, "model_name": model or self._model_name()},
             usage_metadata={"input_tokens": n_in, "output_tokens": n_out, "total_tokens": n_in + n_out},
         )
+
+
+def _relay(chunks: Any, decision: Decision, span: GuardSpan) -> Steps[None]:
+    """The app model's stream as it comes, with the route and assessment on the first chunk only
+    (merging chunks would repeat their strings)."""
+    first = True
+    while (chunk := (yield Next(chunks, span))) is not None:
+        yield Emit(ChatGenerationChunk(message=decision.tag(as_chunk(chunk)) if first else as_chunk(chunk)))
+        first = False
+    if first:  # the app's model streamed nothing
+        yield Emit(ChatGenerationChunk(message=decision.tag(AIMessageChunk(content=""))))
 
 
 # ---- run configs and contexts ------------------------------------------------------------------

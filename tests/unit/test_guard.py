@@ -149,6 +149,15 @@ def test_trace_sink_and_full_trace_in_metadata():
     assert [t.content for t in trace.history][-2:] == ["My daughter is two.", "How can I help?"]
 
 
+def test_a_cached_assessment_reaches_the_graph_without_its_calls_counted_again():
+    guard, models = guard_for(HIGH, include_trace=True)
+    first = guard.invoke(CONVERSATION).response_metadata["oyster"]
+    again = guard.invoke(CONVERSATION).response_metadata["oyster"]
+    assert first["trace"]["usage"]["per_role"]["risk_assessor"]["calls"] == 2
+    assert again["assessment_cached"] is True and len(models["risk_assessor"].calls) == 2
+    assert again["trace"]["assessment_reused"] is True and "risk_assessor" not in again["trace"]["usage"]["per_role"]
+
+
 def test_bind_tools_passes_through_and_a_tool_loop_assesses_once():
     from langgraph.prebuilt import create_react_agent
 
@@ -238,6 +247,8 @@ def test_split_turn_keeps_tool_exchanges_and_rejects_nothing_at_all():
     assert turn.query == "And 5 + 5?\n[image attached]"
     assert [t.role for t in turn.history] == ["user", "assistant", "assistant", "assistant"]
     assert "add(" in turn.history[1].content and "returned) 5" in turn.history[2].content
+    audio = {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}
+    assert split_turn([HumanMessage([audio, "What did I say?"])]).query == "[audio attached]\nWhat did I say?"
     with pytest.raises(InputError):
         split_turn([])
 
