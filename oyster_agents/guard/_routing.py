@@ -86,10 +86,9 @@ class Decision:
 
     def graph_input(self) -> dict[str, Any]:
         """The assessment as the graph's ``precomputed_assessment`` input: the graph takes it instead of
-        asking its model again (same prompt, same answer). Its calls count in the run's usage once:
-        none when it came from the cache."""
-        calls = [] if self.cached else list(self.calls)
-        return {"assessment": self.assessment, "usage": calls, "fallbacks": list(self.fallbacks)}
+        asking its model again (same prompt, same answer). Its calls count in the run's usage (a
+        decision from the cache has none: they were counted when it was made)."""
+        return {"assessment": self.assessment, "usage": list(self.calls), "fallbacks": list(self.fallbacks)}
 
 
 class DecisionCache:
