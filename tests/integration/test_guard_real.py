@@ -63,8 +63,9 @@ def test_middleware_in_create_agent_assesses_with_smollm_and_lets_the_model_answ
 
 def test_the_graph_route_takes_the_guards_real_assessment(smollm_dir):
     model = LocalChatModel(model_path=str(smollm_dir), max_tokens=16)
-    config = OysterConfig(roles={"default": {"backend": "hf", "model": str(smollm_dir), "max_tokens": 32, "max_reasks": 0}},
-                          loop={"candidates": 1, "max_steps": 1})
+    # The fewest calls the graph makes: one candidate, the game's answer only (no unguided iterate), short replies.
+    config = OysterConfig(roles={"default": {"backend": "hf", "model": str(smollm_dir), "max_tokens": 16, "max_reasks": 0}},
+                          loop={"candidates": 1, "max_steps": 1, "initial": "guided"})
     guard = ConstructiveGuard(model=model, models={"default": model}, config=config, include_trace=True)
     conversation = [HumanMessage("Can I give my toddler adult ibuprofen for a fever?")]
 
