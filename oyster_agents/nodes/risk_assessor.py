@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from pydantic import ValidationError
+
 from oyster_agents.backends.calls import RoleRuntime
 from oyster_agents.backends.structured import Structured, invoke_structured
+from oyster_agents.errors import InputError
 from oyster_agents.nodes._common import bookkeeping, messages_for
 from oyster_agents.prompts import schema_hint
 from oyster_agents.schemas import (
@@ -112,13 +115,22 @@ def assess(
     return result
 
 
-def _reused(given: Mapping[str, Any]) -> dict[str, Any]:
-    """The state update for an assessment made before the run (``precomputed_assessment``): no model call."""
-    return {
-        "assessment": RiskAssessment.model_validate(given["assessment"]),
-        "usage": [CallRecord.model_validate(c) for c in given.get("usage") or ()],
-        "fallbacks": [Fallback.model_validate(f) for f in given.get("fallbacks") or ()],
-    }
+def _reused(given: Any) -> dict[str, Any]:
+    """The state update for an assessment made before the run (``precomputed_assessment``): no model call.
+
+    Raises:
+        InputError: it is not ``{"assessment", "usage", "fallbacks"}`` with valid values.
+    """
+    if not isinstance(given, Mapping) or "assessment" not in given:
+        raise InputError('precomputed_assessment must be {"assessment": ..., "usage": [...], "fallbacks": [...]}')
+    try:
+        return {
+            "assessment": RiskAssessment.model_validate(given["assessment"]),
+            "usage": [CallRecord.model_validate(c) for c in given.get("usage") or ()],
+            "fallbacks": [Fallback.model_validate(f) for f in given.get("fallbacks") or ()],
+        }
+    except ValidationError as exc:
+        raise InputError(f"precomputed_assessment is not a valid assessment: {exc}") from None
 
 
 def make_risk_assessor(runtime: RoleRuntime, taxonomy: Taxonomy) -> Callable[[dict[str, Any]], dict[str, Any]]:

@@ -7,6 +7,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from oyster_agents import OysterConfig
 from oyster_agents.backends.fake import scripted_models
+from oyster_agents.errors import InputError
 from oyster_agents.graphs.constructive import build_graph
 from oyster_agents.schemas import CallRecord, Fallback, RiskAssessment, RunTrace
 from oyster_agents.taxonomy import load_taxonomy
@@ -59,3 +60,16 @@ def test_it_serves_one_run_of_a_checkpointed_thread_only():
     second = graph.invoke({"query": "And with cold water?"}, thread)
     assert second["trace"]["assessment_reused"] is False
     assert len(models["risk_assessor"].calls) == 2  # the second turn was assessed anew
+
+
+@pytest.mark.parametrize("given, problem", [
+    ("R2", "must be"),
+    ({"usage": []}, "must be"),
+    ({"assessment": {**GIVEN.model_dump(mode="json"), "level": "R9"}}, "level"),
+])
+def test_a_malformed_one_is_an_input_error_before_any_model_call(given, problem):
+    models = scripted_models()
+    graph = build_graph(CONFIG, models=models)
+    with pytest.raises(InputError, match=problem):
+        graph.invoke({"query": "Should I rub my feverish toddler with alcohol?", "precomputed_assessment": given})
+    assert not models["risk_assessor"].calls and not models["strategist"].calls
