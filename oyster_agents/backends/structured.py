@@ -121,7 +121,7 @@ def invoke_structured(
         message, record = call_model(runtime, conversation, json_schema=js, schema_name=schema.__name__)
         record.schema_name, record.reask, record.parsed = schema.__name__, len(result.calls), "invalid"
         result.calls.append(record)
-        raw = message.content if isinstance(message.content, str) else str(message.content)
+        raw = message.text
         last_raw = raw
         finish = record.finish_reason
         try:
