@@ -12,8 +12,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import re
-
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -28,6 +26,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from oyster_agents._safe_load import MAX_CONFIG_BYTES, ReadError, check_depth, decode_utf8, load_yaml, loads_json
 from oyster_agents.errors import ConfigError
+from oyster_agents.redact import mask_url_credentials
 
 
 class Role(str, Enum):
@@ -276,14 +275,6 @@ class OysterConfig(BaseSettings):
         # Outside the handler: pydantic's error holds the inputs (an API key among them), so it is
         # neither chained nor kept as the context of the error raised here.
         raise ConfigError(f"invalid configuration{where}:\n{problems}")
-
-
-_URL_CREDENTIALS = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s,]+@")
-
-
-def mask_url_credentials(url: str | None) -> str | None:
-    """``url`` with any ``user:password@`` replaced by ``***@``, for repr, dumps and messages."""
-    return _URL_CREDENTIALS.sub(r"\1***@", url) if url else url
 
 
 def environment_values(cls: type[BaseSettings] | None = None) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attemp
 from oyster_agents.config import RoleModelConfig
 from oyster_agents.errors import BackendError, ConfigError, DeadlineExceededError
 from oyster_agents.schemas.trace import CallRecord
-from oyster_agents.telemetry._redact import redact
+from oyster_agents.redact import credentials, redact
 
 CallHook = Callable[["RoleRuntime", Sequence[BaseMessage], dict[str, Any]], Any]
 
@@ -43,12 +43,6 @@ def deadline_scope(at: float | None) -> Iterator[None]:
         yield
     finally:
         _DEADLINE.reset(token)
-
-
-def time_left() -> float | None:
-    """Seconds until the current deadline (negative once passed), or None outside a deadline."""
-    at = _DEADLINE.get()
-    return None if at is None else at - time.time()
 
 
 @dataclass
@@ -223,10 +217,7 @@ def _estimate_tokens(messages: Sequence[BaseMessage]) -> int:
 
 
 def _secrets(runtime: RoleRuntime) -> list[str]:
-    from oyster_agents.telemetry._redact import url_secrets
-
-    key = runtime.config.api_key
-    return ([key.get_secret_value()] if key and key.get_secret_value() else []) + url_secrets(runtime.config.base_url)
+    return credentials(runtime.config.api_key, runtime.config.base_url)
 
 
 def _chainable(exc: BaseException | None, runtime: RoleRuntime) -> BaseException | None:

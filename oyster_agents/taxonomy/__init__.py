@@ -57,10 +57,6 @@ class Category(BaseModel):
 
     _guideline_limit = field_validator("guideline")(_guideline_size)
 
-    def guideline_text(self) -> str:
-        """The rules as a numbered list."""
-        return "\n".join(f"{i}. {rule}" for i, rule in enumerate(self.guideline, 1))
-
 
 class Taxonomy(BaseModel):
     """A complete policy."""

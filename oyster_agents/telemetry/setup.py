@@ -15,7 +15,7 @@ from typing import Any
 
 from oyster_agents.errors import ConfigError
 from oyster_agents.telemetry import _state
-from oyster_agents.telemetry._redact import safe_url
+from oyster_agents.redact import safe_url
 
 log = logging.getLogger("oyster_agents.telemetry")
 

@@ -24,7 +24,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from oyster_agents.telemetry import _attributes as A
-from oyster_agents.telemetry._redact import host_and_port, redact
+from oyster_agents.redact import credentials, host_and_port, redact
 from oyster_agents.telemetry._scope import current_scope
 from oyster_agents.telemetry import _state
 from oyster_agents.telemetry.metrics import GenAIMetrics
@@ -308,11 +308,8 @@ def provider_name(model: Any) -> str:
 
 
 def _secrets_of(runtime: Any) -> list[str]:
-    key = getattr(getattr(runtime, "config", None), "api_key", None)
-    if key is None:
-        return []
-    value = key.get_secret_value() if hasattr(key, "get_secret_value") else str(key)
-    return [value] if value else []
+    config = getattr(runtime, "config", None)
+    return credentials(getattr(config, "api_key", None), getattr(config, "base_url", None))
 
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool", "function": "tool"}
