@@ -451,7 +451,7 @@ class ConstructiveGuard(BaseChatModel):
         return self._remember(turn, await runnable.ainvoke(turn, config))  # runs in a worker thread
 
     def _assess_turn(self, turn: Turn) -> Decision:
-        from oyster_agents.graphs.constructive import validate_query
+        from oyster_agents.schemas.query import validate_query
         from oyster_agents.nodes.risk_assessor import assess
 
         query = validate_query(turn.query, self.config.loop.max_query_chars)

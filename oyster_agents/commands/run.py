@@ -26,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate input, build the graph, run it, print the answer or the trace."""
-    from oyster_agents.graphs.constructive import build_graph, recursion_limit, validate_query
+    from oyster_agents.graphs.constructive import build_graph, recursion_limit
+    from oyster_agents.schemas.query import validate_query
     from oyster_agents.telemetry import configure_from_config
 
     config = config_from_args(args)
@@ -111,7 +112,7 @@ def read_history(path: str, max_chars: int) -> list:
 
     from oyster_agents._safe_load import MAX_RECORD_BYTES, ReadError, loads_json
     from oyster_agents.errors import InputError
-    from oyster_agents.graphs.constructive import validate_history
+    from oyster_agents.schemas.query import validate_history
 
     try:
         file = Path(path)

@@ -10,8 +10,8 @@ With ``loop.initial: guided`` there is no unguided iterate: solve_game → respo
 
 from __future__ import annotations
 
-import re
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -54,9 +54,10 @@ from oyster_agents.nodes import (
     make_unguided_responder,
     make_user_simulator,
 )
-from oyster_agents.nodes._common import fallback_data
+from oyster_agents.prompts import fallback_data
 from oyster_agents.nodes.strategist import kind_for
 from oyster_agents.schemas import ChatTurn, Fallback, RunTrace, Usage, UserType
+from oyster_agents.schemas import query as _query
 from oyster_agents.state import OysterInput, OysterOutput, OysterState
 from oyster_agents.taxonomy import Taxonomy, load_taxonomy
 from oyster_agents.telemetry import current_trace_id, instrument_builder, instrument_graph
@@ -84,67 +85,6 @@ NODE_ROLES: dict[str, str] = {
     JUDGE_SATISFACTION: Role.SATISFACTION_CRITIC.value,
     REVISE: Role.REVISER.value,
 }
-
-
-# Removed from queries: C0/C1 controls other than tab and newline, lone surrogates, and the bidi
-# overrides and BOM that make text display other than it reads.
-_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069\ufeff]")
-_LINE_BREAK = re.compile("\r\n?|[\u2028\u2029]")
-
-
-def clean_text(text: str) -> str:
-    """Line breaks normalised to ``\\n``; control characters, lone surrogates, bidi overrides and the
-    BOM removed. Other text stays as written: ZWJ in emoji, ZWNJ in Persian, no-break spaces."""
-    return _HIDDEN.sub("", _LINE_BREAK.sub("\n", text))
-
-
-def validate_query(query: Any, max_chars: int) -> str:
-    """Reject what cannot be a query: non-text, empty or oversized (the documented rule: reject, not
-    truncate); clean the rest with :func:`clean_text`."""
-    if isinstance(query, bytes):
-        try:
-            query = query.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError("the query is not valid UTF-8 text") from exc
-    if not isinstance(query, str):
-        raise InputError(f"the query must be text, got {type(query).__name__}")
-    cleaned = clean_text(query)
-    if not cleaned.strip():
-        raise InputError("the query is empty; pass the user's message as text")
-    if len(cleaned) > max_chars:
-        raise InputError(
-            f"the query has {len(cleaned)} characters, over the limit of {max_chars} (loop.max_query_chars)"
-        )
-    return cleaned
-
-
-def validate_history(history: Any, max_chars: int) -> list[ChatTurn]:
-    """Prior turns checked like the query: a list of ``{role, content}`` objects whose text is cleaned
-    with :func:`clean_text`; a turn longer than ``max_chars`` is rejected, not truncated.
-
-    Raises:
-        InputError: not a list, a turn that is not a ``{role, content}`` object, or an oversized turn.
-    """
-    from pydantic import ValidationError
-
-    if history is None:
-        return []
-    if not isinstance(history, (list, tuple)):
-        raise InputError(f"history must be a list of turns [{{role, content}}, ...], got {type(history).__name__}")
-    turns = []
-    for number, turn in enumerate(history, start=1):
-        try:
-            parsed = turn if isinstance(turn, ChatTurn) else ChatTurn.model_validate(turn)
-        except ValidationError as exc:
-            problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'turn'}: {e['msg']}" for e in exc.errors()[:3])
-            raise InputError(f"history turn {number} is not a {{role, content}} object: {problem}") from None
-        content = clean_text(parsed.content)
-        if len(content) > max_chars:
-            raise InputError(
-                f"history turn {number} has {len(content)} characters, over the limit of {max_chars} (loop.max_query_chars)"
-            )
-        turns.append(ChatTurn(role=parsed.role, content=content))
-    return turns
 
 
 def _runtimes(config: OysterConfig, models: Mapping[str, BaseChatModel] | None) -> dict[str, RoleRuntime]:
@@ -196,12 +136,12 @@ def graph_builder(
         # (the query channel may still hold an earlier turn's on a checkpointed thread).
         from_messages = bool(messages) and messages[-1].type == "human"
         asked = messages[-1].text if from_messages else state.get("query")
-        query = validate_query(asked, config.loop.max_query_chars)
+        query = _query.validate_query(asked, config.loop.max_query_chars)
         keep = config.loop.max_history_turns
         history = state.get("history") or []
         if isinstance(history, (list, tuple)):
             history = list(history)[-keep:] if keep else []
-        history = validate_history(history, config.loop.max_query_chars)
+        history = _query.validate_history(history, config.loop.max_query_chars)
         for key in ("id", "profile"):
             if state.get(key) is not None and not isinstance(state.get(key), str):
                 raise InputError(f"the input's {key!r} must be text, got {type(state.get(key)).__name__}")
@@ -408,3 +348,15 @@ def build_graph(
 def recursion_limit(config: OysterConfig) -> int:
     """A recursion limit that fits the step budget, with headroom."""
     return 14 + 7 * config.loop.max_steps
+
+
+_MOVED = ("clean_text", "validate_history", "validate_query")
+
+
+def __getattr__(name: str) -> Any:
+    # Deprecated aliases, kept for one release: the query checks live in the schema layer now.
+    if name in _MOVED:
+        warnings.warn(f"oyster_agents.graphs.constructive.{name} moved to oyster_agents.schemas.query.{name}",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(_query, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -87,7 +87,7 @@ def parse_records(
 
     A duplicate id (or an identical line without id) is a problem on its second occurrence.
     """
-    from oyster_agents.graphs.constructive import validate_history, validate_query
+    from oyster_agents.schemas.query import validate_history, validate_query
 
     items: list[BatchItem] = []
     problems: list[InputProblem] = []

@@ -38,7 +38,7 @@ def configure(
     """See :func:`oyster_agents.telemetry.configure_tracing`."""
     from opentelemetry import metrics, trace
 
-    from oyster_agents import __version__
+    from oyster_agents._version import package_version
     from oyster_agents.telemetry.metrics import GenAIMetrics
     from oyster_agents.telemetry.spans import Tracing
 
@@ -88,8 +88,8 @@ def configure(
             meter_provider = pipeline.provider
             closers.append(pipeline)
 
-    tracer = tracer_provider.get_tracer(SCOPE_NAME, __version__)
-    meter = meter_provider.get_meter(SCOPE_NAME, __version__)
+    tracer = tracer_provider.get_tracer(SCOPE_NAME, package_version())
+    meter = meter_provider.get_meter(SCOPE_NAME, package_version())
     tracing = Tracing(tracer, GenAIMetrics(meter), capture_content=capture, closers=closers)
     _switch(tracing)
     log.info("tracing on: exporter=%s endpoint=%s content=%s", kind, safe_url(endpoint), capture)

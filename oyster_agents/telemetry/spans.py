@@ -58,11 +58,11 @@ def current() -> Tracing | None:
     cached = _from_globals
     if cached is not None and cached[0] is provider and cached[1] is meter_provider:
         return cached[2]
-    from oyster_agents import __version__
+    from oyster_agents._version import package_version
 
     capture = os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower() in ("1", "true")
-    tracing = Tracing(provider.get_tracer(SCOPE_NAME, __version__),
-                      GenAIMetrics(meter_provider.get_meter(SCOPE_NAME, __version__)), capture_content=capture)
+    tracing = Tracing(provider.get_tracer(SCOPE_NAME, package_version()),
+                      GenAIMetrics(meter_provider.get_meter(SCOPE_NAME, package_version())), capture_content=capture)
     _from_globals = (provider, meter_provider, tracing)
     return tracing
 
