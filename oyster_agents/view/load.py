@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from oyster_agents.errors import InputError
-from oyster_agents.eval.records import ItemRecord
+from oyster_agents.schemas.evaluation import ItemRecord
 from oyster_agents.runner.jsonl import jsonl_lines
 from oyster_agents.schemas import SUPPORTED_SCHEMA_VERSIONS, RunTrace
 
