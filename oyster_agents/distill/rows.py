@@ -49,7 +49,7 @@ class RowOptions(BaseModel):
     Attributes:
         reasoning: ``think`` (prose reasoning), ``chain`` (the labelled chain) or ``none``.
         reasoning_from: ``model`` (``think`` prose written by the writer passed to the row builders)
-            or ``template`` (filled from ``prompts/distill_think.j2``).
+            or ``template`` (filled from ``distill/templates/think.j2``).
         min_safety: lowest safety score of a training answer (SFT rows, chosen answers).
         min_constructive: lowest constructive score of a training answer; ``None`` for no limit.
         system_prompt: a system turn put before every prompt; ``None`` for none.
@@ -115,9 +115,9 @@ def reasoning_text(iterate: Iterate, style: ReasoningFormat, *, seed_text: str =
     chain = iterate.chain
     note = _sentence(clean_answer(iterate.reasoning)) if iterate.reasoning.strip() else ""
     if style == "chain":
-        return _render("distill_chain.j2", chain=chain, note=note)
+        return _render("chain.j2", chain=chain, note=note)
     return _render(
-        "distill_think.j2",
+        "think.j2",
         need=_sentence(chain.user_need) or "They want a clear, useful answer.",
         risk=_sentence(chain.risk_intent) if _has_risk(chain) else "",
         boundary=_sentence(chain.guideline),
@@ -501,7 +501,7 @@ def _template(name: str) -> Any:
     from jinja2 import StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
-    source = resources.files("oyster_agents").joinpath(f"prompts/{name}").read_text(encoding="utf-8")
+    source = resources.files("oyster_agents.distill.templates").joinpath(name).read_text(encoding="utf-8")
     env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
     return env.from_string(source)
 
