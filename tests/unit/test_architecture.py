@@ -1,9 +1,14 @@
-"""Layering rules (import-linter) and prompt templates that render with every value they need."""
+"""Layering rules (import-linter, pyproject.toml), what importing loads, moved names that still work,
+and prompt templates that render with every value they need."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
 import subprocess
 import sys
+import tomllib
+import warnings
 from pathlib import Path
 
 import pytest
@@ -19,6 +24,50 @@ def test_import_layers_hold():
     exe = Path(sys.executable).parent / "lint-imports"
     proc = subprocess.run([str(exe)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+def test_importing_distill_loads_no_heavy_package():
+    # import-linter sees imports wherever they are written; this checks that the training stack and
+    # LangGraph, which distill may import inside functions (or not at all), stay out at import time.
+    heavy = ("torch", "transformers", "trl", "peft", "datasets", "langgraph", "langchain_core")
+    code = "import sys, oyster_agents.distill; print(sorted({m.split('.')[0] for m in sys.modules} & set(%r)))" % (heavy,)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_the_version_has_one_source_the_project_metadata(capsys):
+    import oyster_agents
+    from oyster_agents import cli
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    assert oyster_agents.__version__ == importlib.metadata.version("oyster-agents") == declared
+    with pytest.raises(SystemExit):
+        cli.make_parser().parse_args(["--version"])
+    assert capsys.readouterr().out.strip() == f"oyster-agents {declared}"
+
+
+@pytest.mark.parametrize("name", ["clean_text", "validate_query", "validate_history"])
+def test_query_checks_keep_a_deprecated_alias_in_the_graph_module(name):
+    from oyster_agents.schemas import query
+
+    constructive = importlib.import_module("oyster_agents.graphs.constructive")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        alias = getattr(constructive, name)
+    assert alias is getattr(query, name)
+    assert [w.category for w in caught] == [DeprecationWarning]
+    assert f"oyster_agents.schemas.query.{name}" in str(caught[0].message)
+    with pytest.raises(AttributeError):
+        constructive.no_such_name  # noqa: B018
+
+
+def test_evaluation_records_are_the_schema_layers_own():
+    from oyster_agents.eval import records
+    from oyster_agents.schemas import evaluation
+
+    assert all(getattr(records, name) is getattr(evaluation, name) for name in records.__all__)
+    assert set(records.__all__) == {n for n, v in vars(evaluation).items()
+                                    if isinstance(v, type) and v.__module__ == evaluation.__name__}
 
 
 def test_cli_help_does_not_import_heavy_packages():
