@@ -13,7 +13,9 @@ from __future__ import annotations
 import difflib
 from functools import lru_cache
 from importlib import resources
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -34,6 +36,16 @@ def _guideline_size(rules: list[str]) -> list[str]:
             "with every call of the critics; keep the rules short"
         )
     return rules
+
+
+def _exact_keys(field: str, keys: tuple[str, ...]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A validator: the mapping's keys are exactly ``keys``."""
+    def check(value: dict[str, Any]) -> dict[str, Any]:
+        if set(value) != set(keys):
+            raise ValueError(f"{field} must be exactly {', '.join(keys)}; got {sorted(value)}")
+        return value
+
+    return check
 
 
 class Level(BaseModel):
@@ -73,20 +85,9 @@ class Taxonomy(BaseModel):
     categories: list[Category] = Field(min_length=1, max_length=MAX_CATEGORIES)
 
     _default_guideline_limit = field_validator("default_guideline")(_guideline_size)
-
-    @field_validator("levels")
-    @classmethod
-    def _levels(cls, value: dict[str, Level]) -> dict[str, Level]:
-        if set(value) != {"R0", "R1", "R2"}:
-            raise ValueError(f"levels must be exactly R0, R1, R2; got {sorted(value)}")
-        return value
-
-    @field_validator("interaction_forms")
-    @classmethod
-    def _forms(cls, value: dict[str, str]) -> dict[str, str]:
-        if set(value) != {"declarative", "inquiry", "directive"}:
-            raise ValueError(f"interaction_forms must be declarative, inquiry, directive; got {sorted(value)}")
-        return value
+    _levels = field_validator("levels")(_exact_keys("levels", ("R0", "R1", "R2")))
+    _forms = field_validator("interaction_forms")(
+        _exact_keys("interaction_forms", ("declarative", "inquiry", "directive")))
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "Taxonomy":
