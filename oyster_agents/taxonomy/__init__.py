@@ -22,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from oyster_agents._safe_load import MAX_CONFIG_BYTES, ReadError, decode_utf8, load_yaml, loads_json
 from oyster_agents.errors import ConfigError
 
+__all__ = ["Category", "Level", "MAX_CATEGORIES", "NONE_CATEGORY", "Taxonomy", "load_taxonomy"]
+
 NONE_CATEGORY = "none"
 MAX_CATEGORIES = 100
 MAX_NAME_CHARS = 200
