@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import importlib.util
 import subprocess
 import sys
 import tomllib
@@ -88,3 +89,32 @@ def test_missing_template_values_fail_loudly():
 
     with pytest.raises(UndefinedError):
         render("safety_critic", "user", query="q")  # answer and guideline missing
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_layers_diagram_in_the_docs_is_drawn_from_the_contract():
+    diagram = _script("layers_diagram")
+    layers = diagram.contract_layers()
+    assert layers[0] == ["cli"] and layers[-1][0] == "errors"
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert diagram.with_diagram(doc, layers) == doc, "run python scripts/layers_diagram.py"
+    assert diagram.mermaid([["a"], ["b", "c"]]).splitlines()[2:5] == ['    L0["a"]', '    L1["b · c"]', "    L0 --> L1"]
+
+
+LONG_MODULE = 350
+
+
+def test_every_module_over_350_lines_is_listed_with_its_reason():
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table = doc.split("<!-- long modules -->")[1].split("<!-- end of long modules -->")[0]
+    listed = {line.split("`")[1] for line in table.splitlines() if line.startswith("| `")}
+    long = {str(path.relative_to(ROOT)) for path in (ROOT / "oyster_agents").rglob("*.py")
+            if len(path.read_text(encoding="utf-8").splitlines()) > LONG_MODULE}
+    assert long - listed == set(), "split these modules by job, or say in docs/architecture.md why they stay long"
+    assert listed - long == set(), "these modules are no longer long: remove them from docs/architecture.md"
