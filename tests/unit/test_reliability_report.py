@@ -86,3 +86,18 @@ def test_check_fails_without_a_committed_report(report, tmp_path):
 
 def test_a_missing_ledger_exits_2(report, tmp_path):
     assert report.main(["--results", str(tmp_path / "none.json"), "--no-run", "--out", str(tmp_path / "R.md")]) == 2
+
+
+def test_check_ignores_what_varies_between_runs_of_the_same_code(report):
+    committed = "\n".join([
+        "Run: 2026-01-01 00:00:00 UTC, Python 3.11.7, 2 CPUs, 54.3 s.",
+        "## Resume inside a query", "| a | b | c | d | e | f | g |",
+        "| kill, async | 23 | 18 | 30 | 1 | 11 | no |", "| kill, sync | 23 | 7 | 30 | 1 | 0 | yes |",
+        "## Secrets", "| trace | 7586 | 0 |",
+    ])
+    noise = (committed.replace("54.3 s", "120.9 s").replace("| 18 | 30 | 1 | 11 | no |", "| 20 | 30 | 1 | 13 | no |")
+             .replace("| 7586 | 0 |", "| 7583 | 0 |"))
+    assert report.stale_lines(committed, noise) == []
+    for moved in ("| 23 | 8 | 30 | 1 | 0 | yes |", "| trace | 7586 | 1 |"):
+        target = "| 23 | 7 | 30 | 1 | 0 | yes |" if "yes" in moved else "| trace | 7586 | 0 |"
+        assert report.stale_lines(committed, committed.replace(target, moved)) != []
