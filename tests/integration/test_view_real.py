@@ -19,7 +19,7 @@ from oyster_agents.graphs.constructive import recursion_limit
 from oyster_agents.view import build_site, load_entries
 from oyster_agents.view.server import make_server
 
-from .._browser import ARTIFACTS, PageWatch, check_heatmap, launch
+from .._browser import ARTIFACTS, PageWatch, check_heatmap
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -37,14 +37,6 @@ def trace_file(smollm_dir, tmp_path_factory):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "view-real-trace.json").write_text(text, encoding="utf-8")  # scripts/view_screenshot.py --trace
     return path
-
-
-@pytest.fixture(scope="module")
-def browser():
-    driver, browser = launch()
-    yield browser
-    browser.close()
-    driver.stop()
 
 
 def _check_item_page(watch: PageWatch, url: str, trace: dict) -> None:

@@ -16,7 +16,7 @@ import pytest
 from oyster_agents.view import build_site, load_entries, write_site
 from oyster_agents.view.server import make_server
 
-from .._browser import PageWatch, check_heatmap, launch
+from .._browser import PageWatch, check_heatmap
 from ._view_traces import HOSTILE, as_schema_1_0, scripted_trace, with_iterate_games
 
 ERROR = {"id": "broken-1", "status": "error", "query": "why did this fail", "error": {"type": "BackendError",
@@ -46,14 +46,6 @@ def site(traces, tmp_path_factory):
     lines = [json.dumps(traces[k]) for k in ("good", "hostile", "old")] + [json.dumps(ERROR), json.dumps(traces["full"])]
     (folder / "batch.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return build_site(load_entries([folder / "batch.jsonl"]))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    driver, browser = launch()
-    yield browser
-    browser.close()
-    driver.stop()
 
 
 @pytest.fixture(scope="module", params=["served", "file"])
