@@ -12,17 +12,17 @@ import sys
 from oyster_agents.commands._common import add_config_options, config_from_args
 
 
+HELP = "run many queries (JSONL) concurrently into a resumable JSONL of traces"
+DESCRIPTION = (
+    "Each input line is a JSON object with 'query' and optionally 'id', 'history' and 'profile'. "
+    "Every finished query is appended to OUT at once; rerunning with the same OUT skips the ids it "
+    "holds, so an interrupted or killed run resumes where it stopped."
+)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``batch``."""
-    parser = sub.add_parser(
-        "batch",
-        help="run many queries (JSONL) concurrently into a resumable JSONL of traces",
-        description=(
-            "Each input line is a JSON object with 'query' and optionally 'id', 'history' and 'profile'. "
-            "Every finished query is appended to OUT at once; rerunning with the same OUT skips the ids it "
-            "holds, so an interrupted or killed run resumes where it stopped."
-        ),
-    )
+    parser = sub.add_parser("batch", help=HELP, description=DESCRIPTION)
     parser.add_argument("input", metavar="IN.jsonl", help="queries, one JSON object per line")
     parser.add_argument("--out", required=True, metavar="OUT.jsonl", help="traces and error records, one per line")
     parser.add_argument("--concurrency", type=_positive, default=8, metavar="N",
