@@ -50,6 +50,13 @@ class LoopConfig(BaseModel):
 
     candidates: int = Field(default=4, ge=1, le=12)
     max_steps: int = Field(default=3, ge=1, le=10, description="Lingo-BP iterates at most (the first included).")
+    min_steps: int = Field(
+        default=1, ge=1, le=10,
+        description=(
+            "Lingo-BP iterates at least (the first included), even when an earlier one converged: 3 with "
+            "initial 'unguided' always runs the game's answer and one revision. max_steps still ends the loop first."
+        ),
+    )
     initial: Literal["unguided", "guided"] = Field(
         default="unguided",
         description=(

@@ -137,7 +137,8 @@ def make_scorer(game: GameConfig, loop: LoopConfig) -> Callable[[dict[str, Any]]
         # An answer or judgment that is a documented fallback says nothing about convergence.
         revision_failed = origin == "revised" and bool(state.get("revision_fallback"))
         fell_back = draft.fallback or safety.fallback or satisfaction.fallback or revision_failed
-        done = len(all_iterates) >= loop.max_steps or (not fell_back and converged(all_iterates, loop.min_improvement))
+        settled = len(all_iterates) >= loop.min_steps and not fell_back and converged(all_iterates, loop.min_improvement)
+        done = len(all_iterates) >= loop.max_steps or settled
         update: dict[str, Any] = {"iterates": [iterate], "done": done, "boundary_limit": limit, "fallbacks": notes}
         if origin == "unguided":
             update["origin"] = "guided"  # the next answer is written from the game's chosen strategy
