@@ -39,7 +39,7 @@ from oyster_agents.eval.records import (
     Verdicts,
 )
 from oyster_agents.eval.rules import NO_RULE, RiskRule, RuleSet
-from oyster_agents.eval.scoring import string_match_refusal
+from oyster_agents.eval.string_match import string_match_refusal
 from oyster_agents.nodes.safety_critic import review_safety
 from oyster_agents.nodes.satisfaction_critic import rate_satisfaction
 from oyster_agents.prompts import render, schema_hint

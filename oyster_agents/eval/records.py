@@ -1,15 +1,21 @@
-"""Evaluation records: one benchmark item, the judge's verdicts on an answer, one per-item JSONL row."""
+"""Evaluation records: one benchmark item, the judge's verdicts on an answer, one per-item JSONL row,
+and reading an ``items.jsonl`` back."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from oyster_agents.errors import InputError
+from oyster_agents.runner.jsonl import jsonl_lines
 from oyster_agents.schemas import SafetyJudgment, SatisfactionJudgment
 from oyster_agents.schemas.trace import ChatTurn
+
+ITEMS_FILE = "items.jsonl"
 
 
 class Suite(str, Enum):
@@ -157,3 +163,29 @@ class ItemRecord(BaseModel):
     def key(self) -> tuple[str, str, str]:
         """(target, suite, item id): what resume matches on."""
         return (self.target, self.suite.value, self.item.id)
+
+
+def read_records(path: Path) -> list[ItemRecord]:
+    """All rows of an ``items.jsonl`` (a torn last line from a killed run is skipped).
+
+    Raises:
+        InputError: a line other than the last is not a valid record.
+    """
+    if not path.is_file():
+        return []
+    try:
+        lines = jsonl_lines(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path} is not UTF-8 text (byte {exc.start}); use a fresh --out folder") from None
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(ItemRecord.model_validate_json(line))
+        except ValidationError as exc:
+            if number == len(lines):
+                break
+            raise InputError(f"{path}:{number}: not an eval record ({exc.errors()[0]['msg']}); "
+                             "use a fresh --out folder or remove the line") from exc
+    return records

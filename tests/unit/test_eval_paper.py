@@ -10,10 +10,10 @@ from oyster_agents.backends.calls import RoleRuntime
 from oyster_agents.config import OysterConfig
 from oyster_agents.errors import InputError
 from oyster_agents.eval.judge import Judge
-from oyster_agents.eval.records import EvalItem, Protocol, Suite
+from oyster_agents.eval.rates import NO_RULE_GROUP, strata_summary
+from oyster_agents.eval.records import ITEMS_FILE, EvalItem, Protocol, Suite, read_records
 from oyster_agents.eval.rules import load_rules
-from oyster_agents.eval.runner import ITEMS_FILE, read_records, run_eval
-from oyster_agents.eval.scoring import NO_RULE_GROUP, strata_summary
+from oyster_agents.eval.run import run_eval
 from oyster_agents.eval.targets import parse_target
 from oyster_agents.taxonomy import load_taxonomy
 
