@@ -6,9 +6,9 @@ autoescaping is on, so item text (queries, answers, judge explanations) is alway
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import ClassVar
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -17,7 +17,6 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 class Heading:
     """A section title."""
 
-    kind: ClassVar[str] = "heading"
     level: int
     text: str
 
@@ -26,7 +25,6 @@ class Heading:
 class Para:
     """A paragraph of plain text."""
 
-    kind: ClassVar[str] = "para"
     text: str
 
 
@@ -34,7 +32,6 @@ class Para:
 class Table:
     """A table of plain-text cells."""
 
-    kind: ClassVar[str] = "table"
     headers: list[str]
     rows: list[list[str]]
 
@@ -43,7 +40,6 @@ class Table:
 class Image:
     """A plot, by its path relative to the report."""
 
-    kind: ClassVar[str] = "image"
     path: str
     alt: str
 
@@ -52,7 +48,6 @@ class Image:
 class Link:
     """A link to another page, by its path relative to the report."""
 
-    kind: ClassVar[str] = "link"
     path: str
     text: str
 
@@ -88,8 +83,13 @@ def _environment() -> Environment:
                       autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["md_cell"] = _md_cell
+    env.tests.update({cls.__name__.lower(): _is(cls) for cls in (Heading, Para, Table, Image, Link)})
     return env
 
 
 def _md_cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _is(cls: type) -> Callable[[object], bool]:
+    return lambda block: isinstance(block, cls)

@@ -221,7 +221,6 @@ def strata_section(doc: Document, rows: list[ItemRecord], ss: dict[str, StrataSu
 
 def gsm8k_section(doc: Document, rows: list[ItemRecord], gs: dict[str, GSM8KSummary], plots: Plots) -> None:
     """The GSM8K section; ``gs``: target → its GSM8K summary."""
-    mine = list(gs)
     doc.add(Heading(1, "General capability (GSM8K)"), Para(
         "Exact match of the final number, no judge: the number after a '#### ' marker, else after 'the answer "
         "is', else the last number in the answer, with thousands commas, currency signs and trailing zeros "
@@ -231,7 +230,7 @@ def gsm8k_section(doc: Document, rows: list[ItemRecord], gs: dict[str, GSM8KSumm
                    for t, s in gs.items()]))
     _plot(doc, plots, "gsm8k_accuracy", "GSM8K accuracy (95 % intervals)")
     _examples(doc, "Wrong answers", ["target", "item", "question", "reference", "read from the answer", "answer"],
-              mine, rows, Suite.GSM8K, lambda r: r.verdicts.correct is False,
+              list(gs), rows, Suite.GSM8K, lambda r: r.verdicts.correct is False,
               lambda r: [r.item.id, clip(r.item.query, 120), r.item.reference or "", r.verdicts.extracted or "(none)",
                          clip(r.answer, 200)])
 
