@@ -16,10 +16,12 @@ they run (``candidate`` for strategies, ``candidate`` and ``user_type`` for simu
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.config import get_stream_writer
+
+from oyster_agents.graphs._wrap import Hook
 
 EVENT_TYPE = "oyster.progress"
 
@@ -68,26 +70,12 @@ def progress_event(node: str, state: Any, max_steps: int) -> dict[str, Any]:
     return event
 
 
-class _Announced(Runnable[Any, Any]):
-    """A node that writes its progress event, then runs unchanged."""
+@dataclass(frozen=True)
+class ProgressHook(Hook):
+    """Writes the node's progress event as it starts; a node hook (``graphs/_wrap.py``)."""
 
-    def __init__(self, inner: Runnable[Any, Any], node: str, max_steps: int) -> None:
-        self.inner = inner
-        self.node = node
-        self.max_steps = max_steps
-        self.name = node
+    node: str
+    max_steps: int
 
-    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        get_stream_writer()(progress_event(self.node, input, self.max_steps))
-        return self.inner.invoke(input, config, **kwargs)
-
-    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        get_stream_writer()(progress_event(self.node, input, self.max_steps))
-        return await self.inner.ainvoke(input, config, **kwargs)
-
-
-def add_progress_events(graph: Any, max_steps: int) -> None:
-    """Make every node of an uncompiled ``StateGraph`` announce itself on the ``custom`` stream."""
-    for name, spec in graph.nodes.items():
-        if not isinstance(spec.runnable, _Announced):
-            spec.runnable = _Announced(spec.runnable, name, max_steps)
+    def before(self, state: Any) -> None:
+        get_stream_writer()(progress_event(self.node, state, self.max_steps))
