@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from oyster_agents.telemetry._state import active
+from oyster_agents.telemetry.setup import configure_tracing, disable_tracing
 
 if TYPE_CHECKING:
     from oyster_agents.config import TelemetryConfig
@@ -42,60 +43,11 @@ __all__ = [
 ]
 
 
-def configure_tracing(
-    exporter: str | None = None,
-    endpoint: str | None = None,
-    capture_content: bool | None = None,
-    *,
-    tracer_provider: Any = None,
-    meter_provider: Any = None,
-) -> Tracing:
-    """Switch tracing on for every graph built from now on.
-
-    Args:
-        exporter: ``"otlp"`` (OTLP over HTTP/protobuf), ``"console"`` (a span tree per run on
-            stderr) or ``"none"`` (export through the application's own provider only).
-            Defaults to ``OTEL_TRACES_EXPORTER``, else ``"otlp"``.
-        endpoint: the OTLP base URL, e.g. ``http://localhost:4318``; defaults to the
-            ``OTEL_EXPORTER_OTLP_*`` variables, else ``http://localhost:4318``.
-        capture_content: record prompts and completions (``gen_ai.input.messages`` and
-            ``gen_ai.output.messages``) and model-written text such as critic explanations.
-            Off unless this is true or ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``.
-        tracer_provider: use this provider (the exporter is added to it) instead of the global one.
-        meter_provider: use this provider for the GenAI metrics instead of the global one.
-
-    Returns:
-        The :class:`~oyster_agents.telemetry.spans.Tracing` handle; call ``shutdown()`` before
-        exit to flush.
-
-    Raises:
-        ConfigError: an unknown exporter name, or a protocol whose exporter is not installed.
-
-    A global ``TracerProvider`` that the application already set is kept as it is (its own
-    processors export our spans; no exporter is added to it). With no application provider, one
-    is created with the chosen exporter and set globally, so other instrumentation nests under
-    our spans. ``exporter="none"`` with no provider anywhere leaves tracing off.
-    """
-    from oyster_agents.telemetry.setup import configure
-
-    return configure(
-        exporter, endpoint, capture_content, tracer_provider=tracer_provider, meter_provider=meter_provider
-    )
-
-
 def configure_from_config(settings: TelemetryConfig) -> Tracing | None:
     """``configure_tracing`` from ``OysterConfig.telemetry``; ``None`` (nothing done) when its exporter is ``none``."""
     if settings.exporter == "none":
         return None
     return configure_tracing(settings.exporter, settings.endpoint, settings.capture_content or None)
-
-
-def disable_tracing() -> None:
-    """Switch tracing off, the application's global providers included, until ``configure_tracing``
-    runs again; exporters it installed are flushed and stopped."""
-    from oyster_agents.telemetry.setup import disable
-
-    disable()
 
 
 def active_tracing() -> Tracing | None:
