@@ -17,7 +17,7 @@ working under ``invoke``, ``ainvoke``, ``stream`` and ``astream``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
@@ -150,3 +150,17 @@ def add_node(graph: Any, name: str, action: Any, hooks: Sequence[NodeHook], **kw
         return
     inner = coerce_to_runnable(action, name=name, trace=False)
     graph.add_node(name, HookedNode(name, inner, hooks), **kwargs)
+
+
+def hook_added_nodes(graph: Any, hooks: Mapping[str, NodeHook]) -> None:
+    """Run nodes already in ``graph`` inside one more hook each, outside the ones they have.
+
+    Only for the deprecated after-the-fact helpers (``add_deadline_guards``, ``add_progress_events``,
+    ``telemetry.instrument_builder``); :func:`add_node` applies hooks as a node is added. A node that
+    already runs in a hook of the same type is left as it is.
+    """
+    for name, hook in hooks.items():
+        spec = graph.nodes.get(name)
+        if spec is None or any(type(h) is type(hook) for h in hooks_of(spec.runnable)):
+            continue
+        spec.runnable = HookedNode(name, spec.runnable, [hook])

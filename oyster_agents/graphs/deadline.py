@@ -19,6 +19,7 @@ a fresh budget, call ``graph.update_state(config, {"started_at": time.time()})``
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from typing import Any
 
 from oyster_agents.backends.calls import deadline_scope
 from oyster_agents.errors import DeadlineExceededError
-from oyster_agents.graphs._wrap import Hook
+from oyster_agents.graphs._wrap import Hook, hook_added_nodes
 from oyster_agents.schemas import Fallback
 
 DEADLINE_KIND = "deadline"
@@ -105,3 +106,13 @@ def deadline_hooks(
     if deadline_s is None:
         return {}
     return {name: DeadlineHook(name, role, deadline_s, name in loop_nodes) for name, role in node_roles.items()}
+
+
+def add_deadline_guards(
+    graph: Any, deadline_s: float | None, node_roles: Mapping[str, str], loop_nodes: Collection[str]
+) -> None:
+    """Deprecated: ``graph_builder`` adds each node with its :class:`DeadlineHook`; this adds the hooks
+    to the nodes of an uncompiled graph after the fact (see :func:`deadline_hooks`)."""
+    warnings.warn("add_deadline_guards is deprecated: graph_builder adds each node with its "
+                  "oyster_agents.graphs.deadline.DeadlineHook", DeprecationWarning, stacklevel=2)
+    hook_added_nodes(graph, deadline_hooks(deadline_s, node_roles, loop_nodes))

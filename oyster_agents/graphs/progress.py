@@ -15,13 +15,14 @@ they run (``candidate`` for strategies, ``candidate`` and ``user_type`` for simu
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from langgraph.config import get_stream_writer
 
-from oyster_agents.graphs._wrap import Hook
+from oyster_agents.graphs._wrap import Hook, hook_added_nodes
 
 EVENT_TYPE = "oyster.progress"
 
@@ -79,3 +80,11 @@ class ProgressHook(Hook):
 
     def before(self, state: Any) -> None:
         get_stream_writer()(progress_event(self.node, state, self.max_steps))
+
+
+def add_progress_events(graph: Any, max_steps: int) -> None:
+    """Deprecated: ``graph_builder`` adds each node with its :class:`ProgressHook`; this adds the hook
+    to every node of an uncompiled graph after the fact."""
+    warnings.warn("add_progress_events is deprecated: graph_builder adds each node with its "
+                  "oyster_agents.graphs.progress.ProgressHook", DeprecationWarning, stacklevel=2)
+    hook_added_nodes(graph, {name: ProgressHook(name, max_steps) for name in graph.nodes})

@@ -51,11 +51,7 @@ def wrap_nodes(
 def _wrap_nodes(
     graph: Any, node_roles: Mapping[str, str], step_nodes: Iterable[str], step_end: str | None
 ) -> None:
-    from oyster_agents.graphs._wrap import HookedNode
-    from oyster_agents.telemetry.nodes import NodeSpans, span_hooks
+    from oyster_agents.graphs._wrap import hook_added_nodes
+    from oyster_agents.telemetry.nodes import span_hooks
 
-    for name, hook in span_hooks(node_roles, step_nodes, step_end).items():
-        spec = graph.nodes.get(name)
-        if spec is None or any(isinstance(h, NodeSpans) for h in getattr(spec.runnable, "hooks", ())):
-            continue
-        spec.runnable = HookedNode(name, spec.runnable, [hook])
+    hook_added_nodes(graph, span_hooks(node_roles, step_nodes, step_end))

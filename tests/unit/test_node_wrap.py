@@ -177,3 +177,21 @@ def test_the_deprecated_instrument_builder_still_wraps_a_builder_s_nodes():
         warnings.simplefilter("error")
         graph.add_edge(START, "work")
         assert graph.compile().invoke({"n": 1}) == {"n": 2}
+
+
+def test_the_deprecated_after_the_fact_helpers_still_add_their_hooks_and_warn():
+    from oyster_agents.graphs.deadline import add_deadline_guards
+    from oyster_agents.graphs.progress import add_progress_events
+
+    graph = StateGraph(State)
+    graph.add_node("work", lambda state: {"n": 2})
+    graph.add_node("tidy", lambda state: {"n": 3})
+    with pytest.warns(DeprecationWarning, match="graphs.deadline.DeadlineHook"):
+        add_deadline_guards(graph, 5.0, {"work": "responder"}, loop_nodes=())
+    with pytest.warns(DeprecationWarning, match="graphs.progress.ProgressHook"):
+        add_progress_events(graph, 3)
+    with pytest.warns(DeprecationWarning):
+        add_progress_events(graph, 3)  # idempotent, as before
+    assert [type(h) for h in hooks_of(graph.nodes["work"].runnable)] == [ProgressHook]
+    assert [type(h) for h in hooks_of(graph.nodes["work"].runnable.inner)] == [DeadlineHook]
+    assert [type(h) for h in hooks_of(graph.nodes["tidy"].runnable)] == [ProgressHook]
