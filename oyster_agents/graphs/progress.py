@@ -22,6 +22,7 @@ from typing import Any
 
 from langgraph.config import get_stream_writer
 
+from oyster_agents.graphs._names import STEP_NODES as LINGO_BP_STEP
 from oyster_agents.graphs._wrap import Hook, hook_added_nodes
 
 EVENT_TYPE = "oyster.progress"
@@ -47,8 +48,7 @@ LABELS: dict[str, str] = {
 }
 
 # Nodes that belong to one Lingo-BP iterate; their events carry the iterate number.
-STEP_NODES = frozenset({"respond", "critique", "judge_safety", "judge_satisfaction", "react_to_answer",
-                        "score_iterate", "revise"})
+STEP_NODES = frozenset(LINGO_BP_STEP)
 
 
 def progress_event(node: str, state: Any, max_steps: int) -> dict[str, Any]:
