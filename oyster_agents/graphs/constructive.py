@@ -32,26 +32,23 @@ from oyster_agents.graphs._names import (  # noqa: F401  (node names are part of
     ANSWER_UNGUIDED,
     ASSESS,
     COLLECT,
+    CRITIQUE,
     EXTRACT,
     FINALIZE,
+    JUDGE_SAFETY,
+    JUDGE_SATISFACTION,
     NODE_ROLES,
     PREPARE,
     PROPOSE,
-    SIMULATE,
-    SOLVE,
-)
-from oyster_agents.graphs._wrap import add_node
-from oyster_agents.graphs.lingo_bp import (
-    CRITIQUE,
-    JUDGE_SAFETY,
-    JUDGE_SATISFACTION,
     REACT,
     RESPOND,
     REVISE,
     SCORE,
-    make_scorer,
-    route_after_score,
+    SIMULATE,
+    SOLVE,
 )
+from oyster_agents.graphs._wrap import add_node
+from oyster_agents.graphs.lingo_bp import make_scorer, route_after_score
 from oyster_agents.graphs.review import REVIEW, ReviewRule, is_high_risk, make_review_node
 from oyster_agents.nodes import (
     make_answer_simulator,

@@ -81,12 +81,9 @@ def make_game_solver(game: GameConfig) -> Callable[[dict[str, Any]], dict[str, A
             fallbacks.append(Fallback(role=ROLE, kind="uniform_posterior", detail="all-zero posterior; uniform used"))
         if not solution.feasible:
             fallbacks.append(Fallback(role=ROLE, kind="boundary_infeasible", detail="least-risk candidate chosen"))
-        chain = ReasoningChain(
-            user_need=assessment.user_need,
-            risk_intent=assessment.risk_intent,
-            guideline=assessment.adapted_guideline,
-            usefulness_strategies=chosen.usefulness_strategies,
-            safety_strategies=chosen.safety_strategies,
+        chain = ReasoningChain(  # U, R, G from the assessment; S from the chosen strategy
+            user_need=assessment.user_need, risk_intent=assessment.risk_intent, guideline=assessment.adapted_guideline,
+            usefulness_strategies=chosen.usefulness_strategies, safety_strategies=chosen.safety_strategies,
         )
         return {
             "scored": scored,

@@ -143,18 +143,16 @@ class TracedStateGraph(CompiledStateGraph):
     """
 
     def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[Any]:  # type: ignore[override]
-        inner = super().stream(input, config, **kwargs)
-        tracing = current()
-        if tracing is None:
-            return inner
-        return _traced_stream(tracing, self.name or A.WORKFLOW, inner, input, config)
+        return self._traced(_traced_stream, super().stream(input, config, **kwargs), input, config)
 
     def astream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AsyncIterator[Any]:  # type: ignore[override]
-        inner = super().astream(input, config, **kwargs)
+        return self._traced(_traced_astream, super().astream(input, config, **kwargs), input, config)
+
+    def _traced(self, run_in_span: Callable[..., Any], inner: Any, graph_input: Any, config: Any) -> Any:
         tracing = current()
         if tracing is None:
             return inner
-        return _traced_astream(tracing, self.name or A.WORKFLOW, inner, input, config)
+        return run_in_span(tracing, self.name or A.WORKFLOW, inner, graph_input, config)
 
 
 def traced_graph(compiled: Any) -> Any:
