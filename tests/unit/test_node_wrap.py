@@ -195,3 +195,25 @@ def test_the_deprecated_after_the_fact_helpers_still_add_their_hooks_and_warn():
     assert [type(h) for h in hooks_of(graph.nodes["work"].runnable)] == [ProgressHook]
     assert [type(h) for h in hooks_of(graph.nodes["work"].runnable.inner)] == [DeadlineHook]
     assert [type(h) for h in hooks_of(graph.nodes["tidy"].runnable)] == [ProgressHook]
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+def test_the_deadline_reaches_every_model_call_a_node_makes(use_async):
+    from oyster_agents.backends.calls import time_left
+    from oyster_agents.graphs.constructive import build_graph
+
+    from tests.reliability._helpers import schema_reply
+
+    seen: list[float | None] = []
+
+    def reply(messages: Any, schema: Any) -> str:
+        seen.append(time_left())
+        return schema_reply(messages, schema)
+
+    roles = ("risk_assessor", "strategist", "user_simulator", "safety_critic", "satisfaction_critic", "reviser")
+    models = scripted_models({role: [reply] * 20 for role in roles})
+    config = OysterConfig.model_validate({"loop": {"deadline_s": 30, "max_steps": 2, "candidates": 1}})
+    graph = build_graph(config, models=models)
+    out = asyncio.run(graph.ainvoke({"query": "hello"})) if use_async else graph.invoke({"query": "hello"})
+    assert out["answer"] and len(seen) >= 6
+    assert all(left is not None and 0 < left <= 30 for left in seen), seen
