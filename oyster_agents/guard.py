@@ -696,12 +696,9 @@ def _inner_config(outer: RunnableConfig | None) -> RunnableConfig:
 
 
 def _name_of(model: Any) -> str:
-    bound = getattr(model, "bound", model)
-    for attr in ("model_name", "model"):
-        value = getattr(bound, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    return type(bound).__name__
+    from oyster_agents.backends.calls import model_name  # lazily: the guard loads backends on first use
+
+    return model_name(model)
 
 
 def _as_ai(message: Any) -> AIMessage:

@@ -18,15 +18,16 @@ from pathlib import Path
 from langchain_core.language_models import BaseChatModel
 from pydantic import ValidationError
 
+from oyster_agents._records import describe_errors, jsonl_records
+from oyster_agents.backends import ModelPool
 from oyster_agents.config import OysterConfig
 from oyster_agents.errors import InputError
-from oyster_agents.eval._pool import ModelPool
 from oyster_agents.eval.judge import Judge, make_judge
 from oyster_agents.eval.gsm8k import score_answer
 from oyster_agents.eval.records import EvalItem, ItemRecord, Protocol, Suite, Verdicts
 from oyster_agents.eval.rules import RuleSet
 from oyster_agents.eval.targets import Target, TargetSpec, make_target
-from oyster_agents.runner import JsonlWriter, jsonl_lines, scan_output
+from oyster_agents.runner import JsonlWriter, scan_output
 
 ITEMS_FILE = "items.jsonl"
 
@@ -52,21 +53,20 @@ def read_records(path: Path) -> list[ItemRecord]:
     """
     if not path.is_file():
         return []
-    try:
-        lines = jsonl_lines(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not UTF-8 text (byte {exc.start}); use a fresh --out folder") from None
     records = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(ItemRecord.model_validate_json(line))
-        except ValidationError as exc:
-            if number == len(lines):
+    with path.open("rb") as handle:
+        for record in jsonl_records(handle):
+            problem = record.error
+            if problem is None:
+                try:
+                    records.append(ItemRecord.model_validate(record.value))
+                    continue
+                except ValidationError as exc:
+                    problem = describe_errors(exc, limit=1)
+            if not record.terminated:  # a torn last line from a killed run
                 break
-            raise InputError(f"{path}:{number}: not an eval record ({exc.errors()[0]['msg']}); "
-                             "use a fresh --out folder or remove the line") from exc
+            raise InputError(f"{path}:{record.line}: not an eval record ({problem}); "
+                             "use a fresh --out folder or remove the line")
     return records
 
 
