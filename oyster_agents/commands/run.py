@@ -108,7 +108,7 @@ def read_history(path: str, max_chars: int) -> list:
         InputError: unreadable, not UTF-8, not JSON within the limits, or not a list of turns.
     """
     from oyster_agents import _safe_load
-    from oyster_agents._records import read_text
+    from oyster_agents._records import TooLargeError, read_text
     from oyster_agents.errors import InputError
     from oyster_agents.graphs.constructive import validate_history
 
@@ -116,6 +116,8 @@ def read_history(path: str, max_chars: int) -> list:
         value = _safe_load.loads_json(read_text(path, max_bytes=_safe_load.MAX_RECORD_BYTES))
     except OSError as exc:
         raise InputError(f"cannot read history file {path}: {exc.strerror}") from None
+    except TooLargeError as exc:
+        raise InputError(f"history file {path} is {exc.message}") from None
     except _safe_load.ReadError as exc:
         raise InputError(f"history file {path}: {exc.message}") from None
     try:
