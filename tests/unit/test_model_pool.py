@@ -36,5 +36,6 @@ def test_a_model_is_named_by_its_name_through_a_binding_else_by_its_class(tmp_pa
     assert model_name(local) == "SmolLM2-135M-Instruct"
     assert model_name(scripted) == "scripted-v2"
     assert model_name(scripted.bind(stop=["\n"])) == "scripted-v2"
-    assert model_name(ScriptedChatModel(role="x", script=[], model_name="")) == "ScriptedChatModel"
+    unnamed = ScriptedChatModel(role="x", script=[], model_name="")
+    assert model_name(unnamed) == model_name(unnamed.bind(stop=["x"])) == "ScriptedChatModel"
     assert RoleRuntime(role="responder", model=scripted.bind(stop=["x"])).model_name == "scripted-v2"
