@@ -169,3 +169,12 @@ def test_line_of_follows_keys_and_indexes_in_yaml_and_json():
     assert line_of(TEXT, ("loop", "name")) is None and line_of(TEXT, ("loop", "name"), missing=True) == 4
     assert line_of('{\n "a": [\n  1,\n  {"b": 2}\n ]\n}', ("a", 1, "b")) == 4
     assert line_of("a: [", ("a",)) is None
+
+
+def test_the_view_reads_a_record_nested_too_deep_as_an_error_entry(tmp_path):
+    from oyster_agents.view.load import load_entries
+
+    path = tmp_path / "t.jsonl"
+    path.write_text("[" * 100_000 + "]" * 100_000 + "\n[1]\n", encoding="utf-8")
+    assert [(e.label, e.error) for e in load_entries([path])] == [
+        ("t.jsonl:1", f"nested deeper than {_safe_load.MAX_DEPTH} levels"), ("t.jsonl:2", "not a JSON object")]
