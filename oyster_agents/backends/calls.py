@@ -178,7 +178,7 @@ def call_model(
         ) from _chainable(exc, runtime)
     seconds = time.perf_counter() - started
     usage = getattr(message, "usage_metadata", None) or {}
-    text = message.content if isinstance(message.content, str) else str(message.content)
+    text = message.text
     record = CallRecord(
         role=runtime.role,
         model=runtime.model_name,
@@ -226,7 +226,7 @@ def _with_timeout(runtime: RoleRuntime, kwargs: dict[str, Any], deadline: float 
 
 
 def _estimate_tokens(messages: Sequence[BaseMessage]) -> int:
-    return max(1, sum(len(str(m.content)) for m in messages) // 4)
+    return max(1, sum(len(m.text) for m in messages) // 4)
 
 
 def _secrets(runtime: RoleRuntime) -> list[str]:

@@ -121,7 +121,7 @@ def invoke_structured(
         nonlocal last_raw, cut_replies
         message, record = call_model(runtime, conversation, json_schema=js, schema_name=schema.__name__)
         result.calls.append(record)
-        raw = message.content if isinstance(message.content, str) else str(message.content)
+        raw = message.text
         last_raw = raw
         finish = (message.response_metadata or {}).get("finish_reason")
         try:

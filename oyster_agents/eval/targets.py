@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, convert_to_messages
 from pydantic import BaseModel
 
 from oyster_agents.backends import ModelPool, make_models
@@ -117,9 +117,8 @@ def target_input(item: EvalItem) -> dict[str, Any]:
 
 def chat_messages(item: EvalItem) -> list[BaseMessage]:
     """The item as chat messages: the history's turns, then the query as the last user message."""
-    kinds = {"user": HumanMessage, "assistant": AIMessage, "system": SystemMessage}
     given = target_input(item)
-    return [*(kinds[t["role"]](content=t["content"]) for t in given["history"]), HumanMessage(content=given["query"])]
+    return convert_to_messages([*given["history"], {"role": "user", "content": given["query"]}])
 
 
 class GraphTarget:
@@ -158,7 +157,7 @@ class ChatTarget:
     def answer(self, item: EvalItem) -> Answer:
         """One call; ``<think>`` reasoning is split off so the judge sees the final answer."""
         message, _ = call_model(self.runtime, chat_messages(item))
-        text = message.content if isinstance(message.content, str) else str(message.content)
+        text = message.text
         reasoning, answer, _ = split_reasoning(text)
         return Answer(answer=answer, reasoning=reasoning)
 

@@ -270,6 +270,7 @@ def graph_builder(
             history=state.get("history", []),
             profile=state.get("profile"),
             assessment=state["assessment"],
+            assessment_reused=bool(state.get("assessment_reused")),
             candidates=state["scored"],
             chosen=state["chosen"],
             boundary_feasible=state.get("boundary_feasible", True),
