@@ -23,11 +23,11 @@ from collections.abc import Mapping
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from oyster_agents.backends import ModelPool
 from oyster_agents.backends.calls import RoleRuntime
 from oyster_agents.backends.structured import Structured, invoke_structured
 from oyster_agents.config import OysterConfig, Role
 from oyster_agents.errors import ConfigError, MalformedOutputError
-from oyster_agents.eval._pool import ModelPool
 from oyster_agents.eval.gsm8k import score_answer
 from oyster_agents.eval.records import (
     BinaryJudgment,

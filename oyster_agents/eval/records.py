@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from oyster_agents._records import describe_errors, jsonl_records
 from oyster_agents.errors import InputError
-from oyster_agents.runner.jsonl import jsonl_lines
 from oyster_agents.schemas import SafetyJudgment, SatisfactionJudgment
 from oyster_agents.schemas.trace import ChatTurn
 
@@ -173,19 +173,18 @@ def read_records(path: Path) -> list[ItemRecord]:
     """
     if not path.is_file():
         return []
-    try:
-        lines = jsonl_lines(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not UTF-8 text (byte {exc.start}); use a fresh --out folder") from None
     records = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(ItemRecord.model_validate_json(line))
-        except ValidationError as exc:
-            if number == len(lines):
+    with path.open("rb") as handle:
+        for record in jsonl_records(handle):
+            problem = record.error
+            if problem is None:
+                try:
+                    records.append(ItemRecord.model_validate(record.value))
+                    continue
+                except ValidationError as exc:
+                    problem = describe_errors(exc, limit=1)
+            if not record.terminated:  # a torn last line from a killed run
                 break
-            raise InputError(f"{path}:{number}: not an eval record ({exc.errors()[0]['msg']}); "
-                             "use a fresh --out folder or remove the line") from exc
+            raise InputError(f"{path}:{record.line}: not an eval record ({problem}); "
+                             "use a fresh --out folder or remove the line")
     return records

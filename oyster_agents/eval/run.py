@@ -17,9 +17,9 @@ from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
+from oyster_agents.backends import ModelPool
 from oyster_agents.config import OysterConfig
 from oyster_agents.errors import InputError
-from oyster_agents.eval._pool import ModelPool
 from oyster_agents.eval.judge import Judge, make_judge
 from oyster_agents.eval.gsm8k import score_answer
 from oyster_agents.eval.records import ITEMS_FILE, EvalItem, ItemRecord, Protocol, Suite, Verdicts, read_records

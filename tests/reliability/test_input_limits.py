@@ -325,7 +325,7 @@ def test_export_onto_an_existing_file_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("content,needle", [
-    (b"[1, 2]\n", "not a JSON object"),
+    (b"[1, 2]\n", "expected a JSON object"),
     (b'{"messages": []}\n\xff\xfe\n', "UTF-8"),
     (DEEP.encode() + b"\n", "nested deeper"),
 ])
@@ -397,7 +397,7 @@ def test_a_non_utf8_eval_items_file_is_named(tmp_path):
 
     path = tmp_path / "items.jsonl"
     path.write_bytes(b"\x80\n")
-    with pytest.raises(InputError, match="not UTF-8"):
+    with pytest.raises(InputError, match="items.jsonl:1: not an eval record \\(not valid UTF-8 text \\(byte 0\\)\\)"):
         read_records(path)
 
 
