@@ -53,6 +53,8 @@ def validate_history(history: Any, max_chars: int) -> list[ChatTurn]:
     """
     from pydantic import ValidationError
 
+    from oyster_agents._records import describe_errors
+
     if history is None:
         return []
     if not isinstance(history, (list, tuple)):
@@ -62,7 +64,7 @@ def validate_history(history: Any, max_chars: int) -> list[ChatTurn]:
         try:
             parsed = turn if isinstance(turn, ChatTurn) else ChatTurn.model_validate(turn)
         except ValidationError as exc:
-            problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'turn'}: {e['msg']}" for e in exc.errors()[:3])
+            problem = describe_errors(exc, limit=3, root="turn")
             raise InputError(f"history turn {number} is not a {{role, content}} object: {problem}") from None
         content = clean_text(parsed.content)
         if len(content) > max_chars:

@@ -124,8 +124,9 @@ def configure_tracing(
     return tracing
 
 
-def disable() -> None:
-    """Switch tracing off and shut down what ``configure`` installed."""
+def disable_tracing() -> None:
+    """Switch tracing off, the application's global providers included, until ``configure_tracing``
+    runs again; exporters it installed are flushed and stopped."""
     _switch(None, off=True)
 
 
