@@ -11,7 +11,10 @@ from pathlib import Path
 import oyster_agents.distill
 
 DISTILL = Path(oyster_agents.distill.__file__).parent
-ALLOWED_INTERNAL = ("oyster_agents.distill", "oyster_agents.schemas", "oyster_agents.errors", "oyster_agents._safe_load")
+ALLOWED_INTERNAL = (
+    "oyster_agents.distill", "oyster_agents.schemas", "oyster_agents.errors", "oyster_agents._safe_load",
+    "oyster_agents._moved",  # deprecated aliases of moved names (standard library only)
+)
 HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "langgraph", "langchain_core")
 
 
