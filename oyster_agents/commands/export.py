@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from oyster_agents.commands._common import add_model_options, config_from_args
+
 EVAL_DATA_ENV = "OYSTER_EVAL_DATA"
 
 
@@ -61,13 +63,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                       "the packaged constructive set is always checked")
     data.add_argument("--drop-contaminated", action="store_true",
                       help="drop rows whose query is an evaluation prompt (default: refuse to export)")
-    model = parser.add_argument_group("reasoning writer (--reasoning-from model)")
-    model.add_argument("--config", metavar="FILE", help="YAML or JSON config: the responder role's model writes the reasoning")
-    model.add_argument("--backend", choices=["hf", "openai"], help="backend of the writer model")
-    model.add_argument("--model", help="writer model: a local folder, 'default', or a served name")
-    model.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1")
-    model.add_argument("--max-tokens", type=int, metavar="N", help="max new tokens per written reasoning")
-    model.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any setting of the config")
+    add_model_options(
+        parser.add_argument_group("reasoning writer (--reasoning-from model)"),
+        config="YAML or JSON config: the responder role's model writes the reasoning",
+        backend="backend of the writer model",
+        model="writer model: a local folder, 'default', or a served name",
+        max_tokens="max new tokens per written reasoning",
+        overrides="override any setting of the config",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
     parser.set_defaults(max_steps=None, candidates=None, trace=None)
     parser.set_defaults(handler=run)
@@ -112,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"invalid export options: {problems}") from exc
-    config = _config(args)
+    config = config_from_args(args)
     writer, writer_model = None, None
     if options.reasoning_from == "model" and options.reasoning == "think":
         writer, writer_model = _writer(config)
@@ -143,12 +146,6 @@ def run(args: argparse.Namespace) -> int:
         + (f"; {len(report.problems)} records skipped" if report.problems else "")
     )
     return 0
-
-
-def _config(args: argparse.Namespace) -> Any:
-    from oyster_agents.commands._common import config_from_args
-
-    return config_from_args(args)
 
 
 def _writer(config: Any) -> tuple[Any, str]:
