@@ -31,14 +31,24 @@ _RUN_IDENTITY = ("method", "base_model", "data_dir")
 
 
 class DistillResult(BaseModel):
-    """What a distillation run produced."""
+    """What a distillation run produced (also written to ``output_dir/metrics.json``).
+
+    Attributes:
+        method, output_dir: the run.
+        steps, resumed_from: optimizer steps at the end, and the checkpoint the run continued from.
+        adapter_dir, merged_dir: what was exported (``None`` when not asked for, or not the main process).
+        first_loss, last_loss, train_runtime_s, tokens_seen, tokens_per_second: training figures.
+        chat_template: where the training chat template came from (``base``, ``trl``, ``chatml``).
+        parity: the merge's parity check; serving_notes: what vLLM needs to serve the adapter.
+        log_history: the trainer's log entries.
+    """
 
     method: str
     output_dir: str
+    steps: int = 0
+    resumed_from: str | None = None
     adapter_dir: str | None = None
     merged_dir: str | None = None
-    resumed_from: str | None = None
-    steps: int = 0
     first_loss: float | None = None
     last_loss: float | None = None
     train_runtime_s: float = 0.0
