@@ -111,9 +111,11 @@ def plan_batch(
     *,
     config: OysterConfig,
     notify: Callable[[str], None],
+    source_name: str | None = None,
 ) -> BatchPlan:
-    """Read the input, report bad lines, and leave out the ids the output already holds."""
-    source_name = str(inputs) if isinstance(inputs, (str, Path)) else "input"
+    """Read the input, report bad lines (as ``source_name:line``; by default the input's path), and leave
+    out the ids the output already holds."""
+    source_name = source_name or (str(inputs) if isinstance(inputs, (str, Path)) else "input")
     items, problems = load_items(inputs, max_query_chars=config.loop.max_query_chars)
     for problem in problems:
         notify(f"{source_name}:{problem.line}: skipped: {problem.reason}")
