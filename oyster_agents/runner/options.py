@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from oyster_agents.errors import InputError
 
@@ -41,26 +41,20 @@ class BatchOptions(BaseModel):
     fsync: bool = True
     notify: Callable[[str], None] | None = None
 
-    @field_validator("concurrency")
-    @classmethod
-    def _concurrency(cls, value: int) -> int:
-        if value < 1:
-            raise ValueError(f"concurrency must be at least 1, got {value}")
-        return value
-
-    @field_validator("max_consecutive_failures")
-    @classmethod
-    def _failures(cls, value: int | None) -> int | None:
-        if value is not None and value < 0:
-            raise ValueError(f"max_consecutive_failures must be 0 or more (0 or None: never stop), got {value}")
-        return value
-
-    @field_validator("server_wait_s")
-    @classmethod
-    def _wait(cls, value: float | None) -> float | None:
-        if value is not None and not (math.isfinite(value) and value >= 0):
-            raise ValueError(f"server_wait_s must be a finite number of seconds, 0 or more, got {value}")
-        return value
+    @model_validator(mode="after")
+    def _check(self) -> BatchOptions:
+        problems = []
+        if self.concurrency < 1:
+            problems.append(f"concurrency must be at least 1, got {self.concurrency}")
+        if self.max_consecutive_failures is not None and self.max_consecutive_failures < 0:
+            problems.append("max_consecutive_failures must be 0 or more (0 or None: never stop), "
+                            f"got {self.max_consecutive_failures}")
+        wait = self.server_wait_s
+        if wait is not None and not (math.isfinite(wait) and wait >= 0):
+            problems.append(f"server_wait_s must be a finite number of seconds, 0 or more, got {wait}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @classmethod
     def build(cls, options: BatchOptions | None = None, **settings: Any) -> BatchOptions:

@@ -83,7 +83,7 @@ def test_the_pool_drops_queued_work_and_returns_at_once_on_an_error():
     release = threading.Event()
     with pytest.raises(RuntimeError, match="stop"):
         with worker_threads(1, "test-pool") as pool:
-            running = pool.submit(release.wait, 30)
+            running = pool.submit(release.wait, 5)
             queued = [pool.submit(lambda: None) for _ in range(3)]
             raise RuntimeError("stop")
     # Left without waiting: the running call is still blocked, the queued ones never ran.
