@@ -25,7 +25,7 @@ def worker_threads(threads: int, name: str) -> Iterator[ThreadPoolExecutor]:
         yield executor
         finished = True
     finally:
-        executor.shutdown(wait=finished, cancel_futures=True)
+        executor.shutdown(wait=finished, cancel_futures=not finished)
 
 
 @contextlib.asynccontextmanager
