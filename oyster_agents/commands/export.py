@@ -16,6 +16,11 @@ from typing import Any
 from oyster_agents.commands._common import add_model_options, config_from_args
 
 EVAL_DATA_ENV = "OYSTER_EVAL_DATA"
+# Flags whose dest is the DatasetOptions field they set, as they are.
+_OPTION_FLAGS = (
+    "reasoning", "reasoning_from", "min_safety", "min_constructive", "system_prompt", "profile", "allow_fallbacks",
+    "max_pairs", "min_margin", "dedupe", "eval_fraction", "seed", "render_with", "chat_template", "drop_contaminated",
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -41,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                       help="keep rule text in targets (by default sentences that reproduce the policy are removed)")
     rows.add_argument("--min-safety", type=float, default=1.0, metavar="S", help="lowest safety score of a trained answer (default 1.0)")
     rows.add_argument("--min-constructive", type=float, metavar="C", help="lowest constructive score of a trained answer")
-    rows.add_argument("--system", metavar="TEXT", help="system prompt put before every conversation")
+    rows.add_argument("--system", dest="system_prompt", metavar="TEXT", help="system prompt put before every conversation")
     rows.add_argument("--no-history", action="store_true", help="leave earlier turns of multi-turn traces out")
     rows.add_argument("--allow-fallbacks", action="store_true", help="also use traces whose answer or judgments were fallback values")
     rows.add_argument("--max-pairs", type=int, default=4, metavar="N", help="preference: most pairs per trace (default 4)")
@@ -93,24 +98,10 @@ def run(args: argparse.Namespace) -> int:
     mix = [MixSource.parse(spec) for spec in args.mix]
     try:
         options = DatasetOptions(
-            reasoning=args.reasoning,
-            reasoning_from=args.reasoning_from,
-            min_safety=args.min_safety,
-            min_constructive=args.min_constructive,
-            system_prompt=args.system,
+            **{name: getattr(args, name) for name in _OPTION_FLAGS},
             include_history=not args.no_history,
-            profile=args.profile,
             leak_check=not args.no_leak_check,
-            allow_fallbacks=args.allow_fallbacks,
-            max_pairs=args.max_pairs,
-            min_margin=args.min_margin,
-            dedupe=args.dedupe,
-            eval_fraction=args.eval_fraction,
-            seed=args.seed,
-            render_with=args.render_with,
-            chat_template=args.chat_template,
             mix=mix,
-            drop_contaminated=args.drop_contaminated,
         )
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from oyster_agents._moved import moved_names
 from oyster_agents.distill._text import sentence
-from oyster_agents.distill.assistant import ReasoningFormat, ReasoningWriter, TargetBuilder, clean_answer
+from oyster_agents.distill.assistant import ReasoningFormat, TargetBuilder, clean_answer
 from oyster_agents.distill.leaks import LeakSettings
 from oyster_agents.distill.traces import LoadedTrace
 from oyster_agents.schemas.critique import SafetyVerdict
@@ -179,13 +179,6 @@ def _usable(trace: RunTrace, options: RowOptions, stats: RowStats) -> bool:
     return True
 
 
-def _usable_traces(traces: Iterable[LoadedTrace], options: RowOptions, stats: RowStats) -> Iterator[LoadedTrace]:
-    for loaded in traces:
-        stats.traces += 1
-        if _usable(loaded.trace, options, stats):
-            yield loaded
-
-
 def _trained_turn(targets: TargetBuilder, trace: RunTrace, stats: RowStats) -> str | None:
     """The returned answer's assistant turn; ``None`` (counted) when it reproduces rule text."""
     content = targets.content(trace, trace.best_iterate)
@@ -194,6 +187,24 @@ def _trained_turn(targets: TargetBuilder, trace: RunTrace, stats: RowStats) -> s
     else:
         stats.used += 1
     return content
+
+
+# Rows of one usable trace (none when it yields no row; the reason is counted in the stats).
+_RowMaker = Callable[[LoadedTrace, RowOptions, RowStats, TargetBuilder], list[dict[str, Any]]]
+
+
+def _build(
+    traces: Iterable[LoadedTrace], options: RowOptions, stats: RowStats | None, targets: TargetBuilder | None,
+    make: _RowMaker,
+) -> list[dict[str, Any]]:
+    stats = stats if stats is not None else RowStats()
+    targets = targets or TargetBuilder(options, stats)
+    rows: list[dict[str, Any]] = []
+    for loaded in traces:
+        stats.traces += 1
+        if _usable(loaded.trace, options, stats):
+            rows += make(loaded, options, stats, targets)
+    return rows
 
 
 def sft_rows(
@@ -215,31 +226,27 @@ def sft_rows(
     Returns:
         Rows ``{"messages": [...], "lineage": {...}}`` in trace order.
     """
-    stats = stats if stats is not None else RowStats()
-    targets = targets or TargetBuilder(options, stats)
-    rows: list[dict[str, Any]] = []
-    for loaded in _usable_traces(traces, options, stats):
-        trace, best = loaded.trace, loaded.trace.best
-        content = _trained_turn(targets, trace, stats)
-        if content is None:
-            continue
-        messages = prompt_messages(trace, options) + [{"role": "assistant", "content": content}]
-        lineage = _base_lineage(loaded) | {
-            "iterate": best.step,
-            "verdict": best.safety.verdict.value,
-            "safety_score": best.safety_score,
-            "satisfaction_score": best.satisfaction_score,
-            "constructive_score": best.constructive_score,
-        }
-        rows.append({"messages": messages, "lineage": lineage})
-    return rows
+    return _build(traces, options, stats, targets, _sft_row)
+
+
+def _sft_row(loaded: LoadedTrace, options: RowOptions, stats: RowStats, targets: TargetBuilder) -> list[dict[str, Any]]:
+    trace, best = loaded.trace, loaded.trace.best
+    content = _trained_turn(targets, trace, stats)
+    if content is None:
+        return []
+    messages = prompt_messages(trace, options) + [{"role": "assistant", "content": content}]
+    lineage = _base_lineage(loaded) | {
+        "iterate": best.step,
+        "verdict": best.safety.verdict.value,
+        "safety_score": best.safety_score,
+        "satisfaction_score": best.satisfaction_score,
+        "constructive_score": best.constructive_score,
+    }
+    return [{"messages": messages, "lineage": lineage}]
 
 
 def preference_rows(
-    traces: Iterable[LoadedTrace],
-    options: RowOptions,
-    stats: RowStats | None = None,
-    *,
+    traces: Iterable[LoadedTrace], options: RowOptions, stats: RowStats | None = None, *,
     targets: TargetBuilder | None = None,
 ) -> list[dict[str, Any]]:
     """Pairs per trace: the returned iterate against worse answers the trace really holds.
@@ -248,41 +255,45 @@ def preference_rows(
     unguided first answer when the returned answer beat it (schema 1.1), the initial answer and other
     worse iterates, so the student sees both edges of the boundary. Candidate strategies are plans,
     not answers, and are never used. Each row's ``rejected_reason`` says why its rejected side lost.
+    Arguments as for :func:`sft_rows`.
 
     Returns:
         Rows ``{"prompt": [...], "chosen": [assistant], "rejected": [assistant], "rejected_reason": str,
         "lineage": {...}}``.
     """
-    stats = stats if stats is not None else RowStats()
-    targets = targets or TargetBuilder(options, stats)
-    rows: list[dict[str, Any]] = []
-    for loaded in _usable_traces(traces, options, stats):
-        trace, best = loaded.trace, loaded.trace.best
-        worse = _worse_iterates(trace, options.min_margin)
-        if not worse:
-            stats.no_pair += 1
-            continue
-        chosen_content = _trained_turn(targets, trace, stats)
-        if chosen_content is None:
-            continue
-        prompt = prompt_messages(trace, options)
-        chosen = [{"role": "assistant", "content": chosen_content}]
-        for index in worse[: options.max_pairs]:
-            it = trace.iterates[index]
-            rejected = [{"role": "assistant", "content": targets.content(trace, index, trained=False)}]
-            lineage = _base_lineage(loaded) | {
-                "chosen_iterate": best.step,
-                "rejected_iterate": it.step,
-                "rejected_kind": rejected_kind(it, index),
-                "verdict": best.safety.verdict.value,
-                "rejected_verdict": it.safety.verdict.value,
-                "chosen_safety": best.safety_score,
-                "rejected_safety": it.safety_score,
-                "chosen_constructive": best.constructive_score,
-                "rejected_constructive": it.constructive_score,
-            }
-            rows.append({"prompt": prompt, "chosen": chosen, "rejected": rejected,
-                         "rejected_reason": rejected_reason(trace, index), "lineage": lineage})
+    return _build(traces, options, stats, targets, _preference_rows_of)
+
+
+def _preference_rows_of(
+    loaded: LoadedTrace, options: RowOptions, stats: RowStats, targets: TargetBuilder
+) -> list[dict[str, Any]]:
+    trace, best = loaded.trace, loaded.trace.best
+    worse = _worse_iterates(trace, options.min_margin)
+    if not worse:
+        stats.no_pair += 1
+        return []
+    chosen_content = _trained_turn(targets, trace, stats)
+    if chosen_content is None:
+        return []
+    prompt = prompt_messages(trace, options)
+    chosen = [{"role": "assistant", "content": chosen_content}]
+    rows = []
+    for index in worse[: options.max_pairs]:
+        it = trace.iterates[index]
+        rejected = [{"role": "assistant", "content": targets.content(trace, index, trained=False)}]
+        lineage = _base_lineage(loaded) | {
+            "chosen_iterate": best.step,
+            "rejected_iterate": it.step,
+            "rejected_kind": rejected_kind(it, index),
+            "verdict": best.safety.verdict.value,
+            "rejected_verdict": it.safety.verdict.value,
+            "chosen_safety": best.safety_score,
+            "rejected_safety": it.safety_score,
+            "chosen_constructive": best.constructive_score,
+            "rejected_constructive": it.constructive_score,
+        }
+        rows.append({"prompt": prompt, "chosen": chosen, "rejected": rejected,
+                     "rejected_reason": rejected_reason(trace, index), "lineage": lineage})
     return rows
 
 
@@ -333,5 +344,8 @@ def _base_lineage(loaded: LoadedTrace) -> dict[str, Any]:
 # Deprecated: the assistant-turn helpers live in ``distill.assistant``.
 __getattr__ = moved_names(
     __name__,
-    dict.fromkeys(("assistant_content", "reasoning_source", "reasoning_text", "rule_texts"), "oyster_agents.distill.assistant"),
+    dict.fromkeys(
+        ("ReasoningWriter", "assistant_content", "reasoning_source", "reasoning_text", "rule_texts"),
+        "oyster_agents.distill.assistant",
+    ),
 )

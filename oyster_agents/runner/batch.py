@@ -28,6 +28,8 @@ from oyster_agents.runner.pool import ProgressBar
 from oyster_agents.runner.records import is_error
 
 _log = logging.getLogger("oyster_agents.runner")
+# A JSONL file of queries, or the query records themselves.
+BatchInputs = str | Path | Iterable[Mapping[str, Any]]
 
 
 class BatchSummary(BaseModel):
@@ -95,7 +97,7 @@ class BatchPlan(BaseModel):
         summary.bad_lines, summary.dropped_tail_bytes = self.problems, self.dropped_tail_bytes
 
 
-def check_output(inputs: str | Path | Iterable[Mapping[str, Any]], out: str | Path) -> None:
+def check_output(inputs: BatchInputs, out: str | Path) -> None:
     """Refuse an output file that is the input file.
 
     Raises:
@@ -106,7 +108,7 @@ def check_output(inputs: str | Path | Iterable[Mapping[str, Any]], out: str | Pa
 
 
 def plan_batch(
-    inputs: str | Path | Iterable[Mapping[str, Any]],
+    inputs: BatchInputs,
     scan: OutputScan,
     *,
     config: OysterConfig,
@@ -152,22 +154,18 @@ def build_graphs(
 
 
 async def arun_batch(
-    inputs: str | Path | Iterable[Mapping[str, Any]],
-    out: str | Path,
-    *,
-    config: OysterConfig | None = None,
-    models: Mapping[str, BaseChatModel] | None = None,
-    wrappers: list[Any] | None = None,
-    options: BatchOptions | None = None,
-    **settings: Any,
+    inputs: BatchInputs, out: str | Path, *, config: OysterConfig | None = None,
+    models: Mapping[str, BaseChatModel] | None = None, wrappers: list[Any] | None = None,
+    options: BatchOptions | None = None, **settings: Any,
 ) -> BatchSummary:
-    """Async :func:`run_batch`; on cancellation it closes the output cleanly and re-raises."""
+    """Async :func:`run_batch`, with the same arguments; on cancellation it closes the output cleanly
+    and re-raises."""
     run = _BatchRun(inputs, out, config, models, wrappers, BatchOptions.build(options, **settings))
     return await run.execute(swallow_cancel=False)
 
 
 def run_batch(
-    inputs: str | Path | Iterable[Mapping[str, Any]],
+    inputs: BatchInputs,
     out: str | Path,
     *,
     config: OysterConfig | None = None,
@@ -221,7 +219,7 @@ class _BatchRun:
 
     def __init__(
         self,
-        inputs: str | Path | Iterable[Mapping[str, Any]],
+        inputs: BatchInputs,
         out: str | Path,
         config: OysterConfig | None,
         models: Mapping[str, BaseChatModel] | None,

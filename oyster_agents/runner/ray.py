@@ -20,13 +20,13 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from oyster_agents.config import OysterConfig
 from oyster_agents.errors import ConfigError
-from oyster_agents.runner.batch import BatchSummary, check_output, plan_batch
+from oyster_agents.runner.batch import BatchInputs, BatchSummary, check_output, plan_batch
 from oyster_agents.runner.engine import BatchAbortedError, run_pooled
 from oyster_agents.runner.inputs import BatchItem
 from oyster_agents.runner.jsonl import OutputScan, open_output, record_status
@@ -133,7 +133,7 @@ def shard_items(items: Sequence[BatchItem], shards: int) -> list[list[BatchItem]
 
 
 def run_batch_ray(
-    inputs: str | Path | Iterable[Mapping[str, Any]],
+    inputs: BatchInputs,
     out: str | Path,
     *,
     config: OysterConfig | None = None,
