@@ -9,9 +9,10 @@ needed no fallback, and generated tokens per second of call time per role. Then 
 Paths:
   old       the settings before this work: every role capped at 256 tokens, no prefix cache, no
             string bounds in the grammar, torch's default threads, 4 strategies, 3 Lingo-BP steps
-  new       ``--profile cpu-quick``: 3 strategies, 3 iterates, one thread, per-role budgets, prefix
-            cache and string bounds on
-  old-quick the old settings on the cpu-quick loop (3 strategies, 2 steps): the backend's share alone
+  new       ``--profile cpu-quick``: 3 strategies, always 3 iterates (the model's own answer, the game's
+            answer, one revision), per-role budgets, prefix cache and string bounds on
+  old-quick the old backend settings on the cpu-quick loop (3 strategies, 3 iterates): the backend's
+            share alone
   new-full  the new backend with the full default loop (4 strategies, 3 steps)
 
 Run: ``python bench/bench_first_run.py [--paths old,new] [--query TEXT]``. State the machine's load
@@ -45,7 +46,7 @@ sys.exit(main(sys.argv[2:]))
 _OLD = ["--set", "roles.default.max_tokens=256", "--set", "roles.default.prefix_cache_mb=0"]
 PATHS: dict[str, list[str]] = {
     "old": _OLD,
-    "old-quick": [*_OLD, "--candidates", "3", "--max-steps", "2"],
+    "old-quick": [*_OLD, "--profile", "cpu-quick"],
     "new": ["--profile", "cpu-quick"],
     "new-full": [],
 }

@@ -124,10 +124,10 @@ ROLE_MAX_TOKENS: dict[str, int] = {
 # Named settings presets (``--profile``), applied under the config file, env vars and flags.
 PROFILES: dict[str, dict[str, Any]] = {
     # The embedded model on a 2-core CPU: the method's full shape (3 strategies; iterates: the model's
-    # own answer, the game's answer, one revision; every role) at a smaller size (docs/performance.md).
+    # own answer, the game's answer, one revision, always; every role) at a smaller size
+    # (docs/performance.md). Torch's default threads: on an idle 2-core machine two beat one.
     "cpu-quick": {
-        "loop": {"candidates": 3, "max_steps": 3},
-        "roles": {"default": {"threads": 1}},
+        "loop": {"candidates": 3, "max_steps": 3, "min_steps": 3},
     },
 }
 
@@ -174,6 +174,13 @@ class LoopConfig(BaseModel):
 
     candidates: int = Field(default=4, ge=1, le=12)
     max_steps: int = Field(default=3, ge=1, le=10, description="Lingo-BP iterates at most (the first included).")
+    min_steps: int = Field(
+        default=1, ge=1, le=10,
+        description=(
+            "Lingo-BP iterates at least (the first included), even when an earlier one converged: 3 with "
+            "initial 'unguided' always runs the game's answer and one revision. max_steps still ends the loop first."
+        ),
+    )
     initial: Literal["unguided", "guided"] = Field(
         default="unguided",
         description=(

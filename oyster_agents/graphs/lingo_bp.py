@@ -2,7 +2,7 @@
 
 Each iterate's actual answer is played through the game: the user simulator's three reactions, the
 solver's expected utility, malicious risk and feasibility (``Iterate.game``). The loop stops when the
-answer is safe and satisfaction stopped improving (or is perfect), when the step budget is spent, or
+answer is safe, inside the boundary, and satisfaction stopped improving (or is perfect), when the step budget is spent, or
 when the query's deadline passes (``graphs/deadline.py``). The answer returned is chosen by
 ``game.selection.select_iterate``: the highest expected utility inside the boundary, never an
 iterate the safety critic judged unsafe.
@@ -45,12 +45,17 @@ def best_iterate_index(iterates: Sequence[Iterate]) -> int:
 
 
 def converged(iterates: Sequence[Iterate], min_improvement: float) -> bool:
-    """Safe, and satisfaction is perfect or gained less than ``min_improvement`` over the best before.
+    """Safe, inside the game's boundary, and satisfaction is perfect or gained less than
+    ``min_improvement`` over the best before.
 
-    Earlier iterates whose satisfaction is the fallback (no judgment) are no baseline.
+    An answer the game puts outside the boundary (its malicious risk over the limit) is never the end
+    of the loop, however the critics judged it: the leader's constraint comes first. Earlier iterates
+    whose satisfaction is the fallback (no judgment) are no baseline.
     """
     last = iterates[-1]
     if last.safety_score < 1.0:
+        return False
+    if last.game is not None and not last.game.feasible:
         return False
     if last.satisfaction_score >= 1.0:
         return True
@@ -132,7 +137,8 @@ def make_scorer(game: GameConfig, loop: LoopConfig) -> Callable[[dict[str, Any]]
         # An answer or judgment that is a documented fallback says nothing about convergence.
         revision_failed = origin == "revised" and bool(state.get("revision_fallback"))
         fell_back = draft.fallback or safety.fallback or satisfaction.fallback or revision_failed
-        done = len(all_iterates) >= loop.max_steps or (not fell_back and converged(all_iterates, loop.min_improvement))
+        settled = len(all_iterates) >= loop.min_steps and not fell_back and converged(all_iterates, loop.min_improvement)
+        done = len(all_iterates) >= loop.max_steps or settled
         update: dict[str, Any] = {"iterates": [iterate], "done": done, "boundary_limit": limit, "fallbacks": notes}
         if origin == "unguided":
             update["origin"] = "guided"  # the next answer is written from the game's chosen strategy

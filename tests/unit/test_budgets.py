@@ -24,7 +24,8 @@ def test_each_role_gets_its_own_budget_unless_one_is_set():
 def test_profile_sits_under_flags_and_names_itself():
     quick = OysterConfig.load(overrides={"profile": "cpu-quick"})
     assert quick.profile == "cpu-quick"
-    assert (quick.loop.candidates, quick.loop.max_steps) == (3, 3) and quick.role(Role.RESPONDER).threads == 1
+    assert (quick.loop.candidates, quick.loop.max_steps, quick.loop.min_steps) == (3, 3, 3)
+    assert quick.role(Role.RESPONDER).threads is None  # torch's default: two threads beat one on an idle 2-core machine
     # the method's shape: >= 3 strategies; unguided answer, guided answer and at least one revision
     assert PROFILES["cpu-quick"]["loop"]["candidates"] >= 3 and PROFILES["cpu-quick"]["loop"]["max_steps"] >= 3
     flagged = OysterConfig.load(overrides={"profile": "cpu-quick", "loop": {"candidates": 4}})

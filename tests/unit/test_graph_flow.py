@@ -91,6 +91,16 @@ def test_lingo_bp_stops_early_when_safe_and_fully_satisfying():
     assert len(out["trace"]["iterates"]) == 1
 
 
+def test_min_steps_refines_past_a_converged_iterate():
+    # iterate 0 is safe and fully satisfying: without min_steps the loop ends there
+    ms = models(satisfaction_critic=[s.rubric([1] * 5)])
+    out = run(ms, min_steps=3)
+    assert [it["origin"] for it in out["trace"]["iterates"]] == ["unguided", "guided", "revised"]
+    assert len(ms["reviser"].calls) == 2  # the chain extraction of iterate 0 (reviser role) and one revision
+    # max_steps still ends the loop first
+    assert len(run(models(satisfaction_critic=[s.rubric([1] * 5)]), min_steps=3, max_steps=2)["trace"]["iterates"]) == 2
+
+
 def test_reviser_proposal_with_three_changes_is_cut_to_one():
     greedy = s.revision(
         ["explain safe fever care in depth", "list medicine doses", "suggest home remedies"],
