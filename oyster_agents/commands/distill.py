@@ -28,14 +28,14 @@ _SETTINGS: list[tuple[str, str, dict[str, Any]]] = [
     ("--merge-dtype", "merge_dtype", {"choices": ["auto", "float32", "bfloat16", "float16"],
                                       "help": "dtype of the merged weights"}),
 ]
-_HELP = "train a LoRA student on an exported dataset (SFT, ORPO or DPO) and export it"
-_DESCRIPTION = ("Flags override the --config file. Run it under `accelerate launch -m oyster_agents.cli distill ...` "
+HELP = "train a LoRA student on an exported dataset (SFT, ORPO or DPO) and export it"
+DESCRIPTION = ("Flags override the --config file. Run it under `accelerate launch -m oyster_agents.cli distill ...` "
                 "for several GPUs.")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``distill``."""
-    parser = sub.add_parser("distill", help=_HELP, description=_DESCRIPTION)
+    parser = sub.add_parser("distill", help=HELP, description=DESCRIPTION)
     parser.add_argument("method", choices=["sft", "orpo", "dpo"], help="sft on chat rows; orpo or dpo on preference rows")
     parser.add_argument("--config", metavar="FILE", help="YAML or JSON DistillConfig (see docs/distillation.md)")
     for flag, field, spec in _SETTINGS:

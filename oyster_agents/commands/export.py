@@ -15,6 +15,9 @@ from typing import Any
 
 from oyster_agents.commands._common import add_model_options, config_from_args
 
+HELP = "write SFT or preference datasets from run traces"
+DESCRIPTION = ("Turn trace files (JSON Lines from `oyster batch`, or JSON from `oyster run --json`) into a "
+               "dataset folder that `datasets.load_dataset(DIR)` reads and TRL trains on as it is.")
 EVAL_DATA_ENV = "OYSTER_EVAL_DATA"
 # Flags whose dest is the DatasetOptions field they set, as they are.
 _OPTION_FLAGS = (
@@ -25,12 +28,7 @@ _OPTION_FLAGS = (
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``export``."""
-    parser = sub.add_parser(
-        "export",
-        help="write SFT or preference datasets from run traces",
-        description="Turn trace files (JSON Lines from `oyster batch`, or JSON from `oyster run --json`) into a "
-        "dataset folder that `datasets.load_dataset(DIR)` reads and TRL trains on as it is.",
-    )
+    parser = sub.add_parser("export", help=HELP, description=DESCRIPTION)
     parser.add_argument("kind", choices=["sft", "preference"], help="chat rows (sft) or prompt/chosen/rejected pairs")
     parser.add_argument("traces", nargs="+", metavar="TRACES", help="trace files (.jsonl, .json, .gz), folders of them, or - for stdin")
     parser.add_argument("--out", required=True, metavar="DIR", help="dataset folder to write")
