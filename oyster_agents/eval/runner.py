@@ -26,8 +26,7 @@ from oyster_agents.eval.gsm8k import score_answer
 from oyster_agents.eval.records import EvalItem, ItemRecord, Protocol, Suite, Verdicts
 from oyster_agents.eval.rules import RuleSet
 from oyster_agents.eval.targets import Target, TargetSpec, make_target
-from oyster_agents.runner.jsonl import JsonlWriter, jsonl_lines, scan_output
-from oyster_agents.runner.pool import ProgressBar, worker_threads
+from oyster_agents.runner import JsonlWriter, jsonl_lines, scan_output
 
 ITEMS_FILE = "items.jsonl"
 
@@ -174,6 +173,8 @@ def _run_target(
     concurrency: int,
     progress: bool,
 ) -> tuple[int, int]:
+    from oyster_agents.runner.pool import ProgressBar, worker_threads
+
     with (
         ProgressBar(len(todo), desc=f"eval {spec.label}", unit="item", enabled=progress, mininterval=1.0) as bar,
         worker_threads(concurrency, "oyster-eval") as executor,

@@ -10,10 +10,12 @@ For many machines see :mod:`oyster_agents.runner.ray` (``run_batch_ray``, ``oyst
 
 from __future__ import annotations
 
-from oyster_agents._moved import moved_names
 from oyster_agents.runner.batch import BatchSummary, arun_batch, exit_code, run_batch
 from oyster_agents.runner.engine import BatchAbortedError
 from oyster_agents.runner.inputs import BatchItem, InputProblem, load_items, stable_id
+
+# The crash-safe JSON Lines plumbing that evaluations share; importable here, documented in ``runner.jsonl``.
+from oyster_agents.runner.jsonl import JsonlWriter, OutputScan, jsonl_lines, open_output, scan_output  # noqa: F401
 from oyster_agents.runner.options import BatchOptions
 from oyster_agents.runner.ray import run_batch_ray
 from oyster_agents.runner.records import ErrorRecord, error_record, is_error
@@ -34,9 +36,3 @@ __all__ = [
     "run_batch_ray",
     "stable_id",
 ]
-
-# Deprecated: the JSON Lines plumbing is imported from ``runner.jsonl``.
-__getattr__ = moved_names(
-    __name__,
-    dict.fromkeys(("JsonlWriter", "OutputScan", "jsonl_lines", "open_output", "scan_output"), "oyster_agents.runner.jsonl"),
-)

@@ -17,8 +17,6 @@ MOVED = [
     ("oyster_agents.server", "sqlite_checkpointer", "oyster_agents.checkpoints", "sqlite_checkpointer"),
     ("oyster_agents.server", "checkpoint_serde", "oyster_agents.checkpoints", "checkpoint_serde"),
     ("oyster_agents.server", "checkpoint_allowlist", "oyster_agents.checkpoints", "checkpoint_allowlist"),
-    ("oyster_agents.runner", "JsonlWriter", "oyster_agents.runner.jsonl", "JsonlWriter"),
-    ("oyster_agents.runner", "scan_output", "oyster_agents.runner.jsonl", "scan_output"),
     ("oyster_agents.runner.engine", "default_executor", "oyster_agents.runner.pool", "loop_executor"),
     ("oyster_agents.distill.export", "merge_adapter", "oyster_agents.distill.merge", "merge_adapter"),
     ("oyster_agents.distill.export", "ParityError", "oyster_agents.distill.merge", "ParityError"),
