@@ -15,18 +15,15 @@ import zlib
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 from oyster_agents.distill._text import join_phrases, sentence
 from oyster_agents.distill.leaks import LeakCheck
+from oyster_agents.distill.row_options import ReasoningFormat, RowOptions, RowStats
 from oyster_agents.schemas.chain import ReasoningChain
 from oyster_agents.schemas.distill import ReasoningSource
 from oyster_agents.schemas.trace import Iterate, RunTrace
 
-if TYPE_CHECKING:
-    from oyster_agents.distill.rows import RowOptions, RowStats
-
-ReasoningFormat = Literal["think", "chain", "none"]
 # Writes one answer's reasoning from the run's material; ``None`` when the model gave nothing usable.
 ReasoningWriter = Callable[[ReasoningSource], "str | None"]
 _THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
