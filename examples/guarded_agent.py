@@ -94,7 +94,7 @@ TOOLS = [calculator, units]
 
 def as_tool_call(reply: AIMessage) -> AIMessage:
     """Turn a ``CALL tool: input`` line into a regular tool call the ToolNode can run."""
-    match = CALL.search(str(reply.content))
+    match = CALL.search(reply.text)
     names = {t.name: t for t in TOOLS}
     if match is None or match.group(1) not in names:
         return reply
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             for node, update in data.items():
                 for message in (update or {}).get("messages", []):
                     if node == "tools":
-                        print(f"  [tool] {message.content}", file=sys.stderr)
+                        print(f"  [tool] {message.text}", file=sys.stderr)
                     elif node == "model":
                         final = message
                         meta = message.response_metadata.get("oyster")
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                             a = meta.get("assessment", {})
                             print(f"  [guard] route={meta.get('route')} level={a.get('level')} "
                                   f"severity={a.get('severity')} category={a.get('category')}", file=sys.stderr)
-    print(final.content if final is not None else "(no answer)")
+    print(final.text if final is not None else "(no answer)")
     print(f"({time.perf_counter() - started:.1f} s)", file=sys.stderr)
     return 0
 

@@ -26,7 +26,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from oyster_agents._safe_load import MAX_CONFIG_BYTES, ReadError, check_depth, decode_utf8, load_yaml, loads_json
+from oyster_agents._records import error_lines, read_document
+from oyster_agents._safe_load import ReadError, check_depth
 from oyster_agents.errors import ConfigError
 
 
@@ -262,7 +263,7 @@ class OysterConfig(BaseSettings):
         Raises:
             ConfigError: the file is unreadable or malformed, or a value is invalid.
         """
-        file_data = read_config_file(Path(path)) if path is not None else {}
+        source, file_data = _read_config(Path(path)) if path is not None else (None, {})
         try:
             check_depth(overrides or {})
         except ReadError as exc:
@@ -278,7 +279,6 @@ class OysterConfig(BaseSettings):
             return cls(**merged)
         except ValidationError as exc:
             where = f" in {path}" if path else ""
-            source = _source_text(Path(path)) if path is not None else None
             problems = _format_validation(exc, path, source, env_data)
         # Outside the handler: pydantic's error holds the inputs (an API key among them), so it is
         # neither chained nor kept as the context of the error raised here.
@@ -324,31 +324,16 @@ def read_config_file(path: Path) -> dict[str, Any]:
     Limits: :data:`~oyster_agents._safe_load.MAX_CONFIG_BYTES`, nesting depth, YAML aliases;
     duplicate keys are refused.
     """
-    import yaml
+    return _read_config(path)[1]
 
-    try:
-        size = path.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"config file {path} is {size:,} bytes, over the limit of {MAX_CONFIG_BYTES:,}")
-        text = decode_utf8(path.read_bytes())
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
-    except ReadError as exc:
-        raise ConfigError(f"config file {path} is {exc.message}") from None
-    try:
-        data = load_yaml(text) if path.suffix.lower() != ".json" else loads_json(text, reject_duplicates=True)
-    except ReadError as exc:
-        line = f":{exc.line}" if exc.line else ""
-        raise ConfigError(f"{path}{line}: {exc.message}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+
+def _read_config(path: Path) -> tuple[str, dict[str, Any]]:
+    text, data = read_document(path, what="config file", error=ConfigError)
     if data is None:
-        return {}
+        return text, {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: the top level must be a mapping, got {type(data).__name__}")
-    return data
+    return text, data
 
 
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -362,27 +347,15 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _source_text(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
 def _format_validation(
     exc: ValidationError, path: str | Path | None = None, source: str | None = None, env: dict[str, Any] | None = None
 ) -> str:
     """One line per problem: ``file:line: field: message`` where the field is in the file, and the
     variable's name where it came from the environment."""
-    from oyster_agents._source_lines import line_of
-
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        line = line_of(source, err["loc"], missing=err["type"] == "missing") if source is not None else None
-        where = f"{path}:{line}: " if line is not None else ""
+    lines = error_lines(exc, path, source)
+    for number, err in enumerate(exc.errors()):
         variable = _env_variable(env or {}, err["loc"])
-        lines.append(f"  {where}{loc}: {err['msg']}" + (f" (from {variable})" if variable else ""))
+        lines[number] = f"  {lines[number]}" + (f" (from {variable})" if variable else "")
     return "\n".join(lines)
 
 

@@ -24,7 +24,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
 
 from oyster_agents.config import OysterConfig
-from oyster_agents.guard import METADATA_KEY, ConstructiveGuard, Decision, RouteRule
+from oyster_agents.guard import ConstructiveGuard, Decision, RouteRule
 from oyster_agents.taxonomy import Taxonomy
 
 
@@ -106,13 +106,8 @@ def _is_user_turn(request: ModelRequest) -> bool:
 def _tagged(response: Any, decision: Decision) -> Any:
     """The agent model's reply with the route and assessment in its metadata."""
     if isinstance(response, AIMessage):
-        return _tag(response, decision)
+        return decision.tag(response)
     if isinstance(response, ModelResponse):
-        result = [_tag(m, decision) if isinstance(m, AIMessage) else m for m in response.result]
+        result = [decision.tag(m) if isinstance(m, AIMessage) else m for m in response.result]
         return ModelResponse(result=result, structured_response=response.structured_response)
     return response  # an ExtendedModelResponse from an inner middleware: left as it is
-
-
-def _tag(message: AIMessage, decision: Decision) -> AIMessage:
-    metadata = {**message.response_metadata, METADATA_KEY: decision.metadata()}
-    return message.model_copy(update={"response_metadata": metadata})

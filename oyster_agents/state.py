@@ -25,13 +25,23 @@ from oyster_agents.schemas import (
 )
 
 
+class PrecomputedAssessment(TypedDict):
+    """A risk assessment made before the run (the guard's, which routed the turn with it): the
+    ``assess_risk`` node returns it instead of asking its model again. Models or their JSON dicts."""
+
+    assessment: RiskAssessment | dict[str, Any]
+    usage: NotRequired[list[CallRecord | dict[str, Any]]]  # the calls it took, counted in the run's usage
+    fallbacks: NotRequired[list[Fallback | dict[str, Any]]]
+
+
 class OysterInput(TypedDict):
     """What a caller passes in. ``history`` holds prior turns (dicts with role and content).
 
     With a checkpointer and a ``thread_id``, leave ``history`` out after the first turn: the
     thread's own history (which each run extends) is used. Passing it replaces that history.
     Chat UIs (LangGraph Studio) may send ``messages`` instead of ``query``: when the latest
-    message is a user message, it is the query.
+    message is a user message, it is the query. ``precomputed_assessment`` skips the risk
+    assessor's model call (see :class:`PrecomputedAssessment`).
     """
 
     query: NotRequired[str]
@@ -39,6 +49,7 @@ class OysterInput(TypedDict):
     history: NotRequired[list[ChatTurn | dict[str, str]]]
     profile: NotRequired[str | None]
     id: NotRequired[str | None]
+    precomputed_assessment: NotRequired[PrecomputedAssessment | None]
 
 
 class OysterOutput(TypedDict):
@@ -63,7 +74,9 @@ class OysterState(TypedDict, total=False):
     profile: str | None
     id: str | None
     started_at: float
+    precomputed_assessment: PrecomputedAssessment | None  # taken (and cleared) by the assess_risk node
     assessment: RiskAssessment
+    assessment_reused: bool  # the assessment was passed in (precomputed_assessment), not asked for in this run
     policy_rule_id: str  # the policy category whose rule bounds this query ("none": the default guideline)
     policy_rule: str  # that rule's text, shown beside the adapted guideline to every later role
     candidates: Annotated[list[CandidateStrategy], operator.add]
@@ -99,6 +112,7 @@ class StrategyTask(TypedDict):
     policy_rule: str
     index: int
     kind: str
+    started_at: float | None  # the run's clock, for the deadline
 
 
 class SimulationTask(TypedDict):
@@ -108,6 +122,7 @@ class SimulationTask(TypedDict):
     history: list[ChatTurn]
     candidate: CandidateStrategy
     user_type: str
+    started_at: float | None
 
 
 class AnswerSimulationTask(TypedDict):
@@ -118,3 +133,5 @@ class AnswerSimulationTask(TypedDict):
     answer: str
     user_type: str
     step: int
+    iterates: list[Iterate]  # the iterates so far (progress events number the step from them)
+    started_at: float | None

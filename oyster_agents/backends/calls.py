@@ -51,6 +51,17 @@ def time_left() -> float | None:
     return None if at is None else at - time.time()
 
 
+def model_name(model: Any) -> str:
+    """A chat model's name for traces, spans and messages: its ``model_name`` or ``model`` (through a
+    ``bind``/``bind_tools`` binding), else its class name."""
+    bound = getattr(model, "bound", model)
+    for attr in ("model_name", "model"):
+        value = getattr(bound, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return type(bound).__name__
+
+
 @dataclass
 class RoleRuntime:
     """What a node needs to call its model: the role, the model and its settings."""
@@ -63,11 +74,7 @@ class RoleRuntime:
     @property
     def model_name(self) -> str:
         """The model's name for traces and spans."""
-        for attr in ("model_name", "model"):
-            value = getattr(self.model, attr, None)
-            if isinstance(value, str) and value:
-                return value
-        return type(self.model).__name__
+        return model_name(self.model)
 
     @property
     def native_schema(self) -> bool:
@@ -171,7 +178,7 @@ def call_model(
         ) from _chainable(exc, runtime)
     seconds = time.perf_counter() - started
     usage = getattr(message, "usage_metadata", None) or {}
-    text = message.content if isinstance(message.content, str) else str(message.content)
+    text = message.text
     record = CallRecord(
         role=runtime.role,
         model=runtime.model_name,
@@ -219,7 +226,7 @@ def _with_timeout(runtime: RoleRuntime, kwargs: dict[str, Any], deadline: float 
 
 
 def _estimate_tokens(messages: Sequence[BaseMessage]) -> int:
-    return max(1, sum(len(str(m.content)) for m in messages) // 4)
+    return max(1, sum(len(m.text) for m in messages) // 4)
 
 
 def _secrets(runtime: RoleRuntime) -> list[str]:

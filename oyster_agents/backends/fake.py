@@ -55,13 +55,8 @@ class ScriptedChatModel(BaseChatModel):
                 return None
             return self.script[min(index, len(self.script) - 1)]
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
         schema = kwargs.get("json_schema")
         entry = self._next_entry()
         with self._lock:
@@ -78,7 +73,7 @@ class ScriptedChatModel(BaseChatModel):
             message = text
         else:
             content = str(text)
-            n_in = sum(len(str(m.content).split()) for m in messages)
+            n_in = sum(len(m.text.split()) for m in messages)
             n_out = len(content.split())
             message = AIMessage(
                 content=content,
@@ -103,7 +98,7 @@ def scripted_models(scripts: Mapping[str, Sequence[Any] | None] | None = None, r
 
 
 def _echo(messages: list[BaseMessage]) -> str:
-    last = str(messages[-1].content) if messages else ""
+    last = messages[-1].text if messages else ""
     return f"<think>Plan a careful, helpful answer.</think>Here is a careful answer about: {last[-80:]}"
 
 

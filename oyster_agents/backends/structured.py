@@ -19,6 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ValidationError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
+from oyster_agents._records import describe_errors
 from oyster_agents.backends._json import extract_json
 from oyster_agents.backends.calls import RoleRuntime, call_model
 from oyster_agents.errors import MalformedOutputError
@@ -120,7 +121,7 @@ def invoke_structured(
         nonlocal last_raw, cut_replies
         message, record = call_model(runtime, conversation, json_schema=js, schema_name=schema.__name__)
         result.calls.append(record)
-        raw = message.content if isinstance(message.content, str) else str(message.content)
+        raw = message.text
         last_raw = raw
         finish = (message.response_metadata or {}).get("finish_reason")
         try:
@@ -180,9 +181,5 @@ def _fits(schema: type[BaseModel], value: dict[str, Any]) -> bool:
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        parts = []
-        for err in exc.errors()[:5]:
-            loc = ".".join(str(p) for p in err["loc"]) or "(object)"
-            parts.append(f"{loc}: {err['msg']}")
-        return "; ".join(parts)
+        return describe_errors(exc, limit=5, root="(object)")
     return str(exc)[:300]

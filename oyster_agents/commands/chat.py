@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if workspace is not None:
             workspace.cleanup()
-    text = reply.content if isinstance(reply.content, str) else str(reply.content)
+    text = reply.text
     if args.raw:
         print(text)
         return 0

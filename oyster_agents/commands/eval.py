@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from oyster_agents.eval.loaders import load_constructive, load_suite, select, suite_files
     from oyster_agents.eval.records import Suite
     from oyster_agents.eval.rules import load_rules
-    from oyster_agents.eval.runner import run_eval
+    from oyster_agents.eval.run import run_eval
     from oyster_agents.eval.targets import parse_target
     from oyster_agents.telemetry import configure_from_config
 

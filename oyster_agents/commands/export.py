@@ -102,8 +102,9 @@ def run(args: argparse.Namespace) -> int:
             mix=mix,
         )
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid export options: {problems}") from exc
+        from oyster_agents._records import describe_errors
+
+        raise ConfigError(f"invalid export options: {describe_errors(exc, root='')}") from exc
     config = config_from_args(args)
     writer, writer_model = None, None
     if options.reasoning_from == "model" and options.reasoning == "think":
@@ -187,21 +188,14 @@ def eval_prompts(folder: str | None) -> tuple[list[Any], dict[str, str]]:
 
 
 def _gsm8k_questions(file: Path) -> list[Any]:
-    from oyster_agents import _safe_load
+    from oyster_agents._records import read_objects
     from oyster_agents.distill.contamination import EvalPrompt
     from oyster_agents.errors import InputError
 
     prompts = []
-    try:
-        text = _safe_load.decode_utf8(file.read_bytes())
-    except (OSError, _safe_load.ReadError) as exc:
-        raise InputError(f"cannot read {file}: {exc}") from None
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            question = _safe_load.loads_json(line)["question"]
-        except (_safe_load.ReadError, KeyError, TypeError) as exc:
-            raise InputError(f"{file}:{number}: expected a JSON object with a 'question' ({exc})") from None
+    for number, row in read_objects(file, expected="a JSON object with a 'question'"):
+        question = row.get("question")
+        if not isinstance(question, str):
+            raise InputError(f"{file}:{number}: expected a JSON object with a 'question'; got {sorted(row)}")
         prompts.append(EvalPrompt(suite="gsm8k-test", id=f"gsm8k-test-{number}", text=question))
     return prompts

@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-import oyster_agents._safe_load as _safe_load
 from oyster_agents._moved import moved_names
+from oyster_agents._records import read_objects
 from oyster_agents.distill.assistant import ReasoningWriter, TargetBuilder
 from oyster_agents.distill.contamination import ContaminationIndex, EvalPrompt, Match
 from oyster_agents.distill.mix import MixSource, mix_rows, rows_needed
@@ -290,24 +290,7 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
     Raises:
         InputError: a line that is not a JSON object (or not UTF-8, too deep, too long), with its number.
     """
-    rows = []
-    try:
-        handle = open(path, "rb")
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    with handle:
-        for line in _safe_load.iter_lines(handle):
-            if line.data is not None and not line.data.strip():
-                continue
-            try:
-                row = _safe_load.parse_line(line)
-            except _safe_load.ReadError as exc:
-                raise InputError(f"{path}:{line.number}: {exc.message}") from None
-            if not isinstance(row, dict):
-                raise InputError(f"{path}:{line.number}: the row is not a JSON object but a {type(row).__name__}; "
-                                 "write the dataset with `oyster export`")
-            rows.append(row)
-    return rows
+    return [row for _, row in read_objects(path, expected="a JSON object (a row written by `oyster export`)")]
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -76,11 +76,12 @@ def load_gsm8k(path: str | Path) -> list[EvalItem]:
     Raises:
         InputError: unreadable file, bad JSON, a row without a question, or an answer without ``#### N``.
     """
-    from oyster_agents.eval.loaders import _item, _json_rows, _read_lines, _unique, suite_files
+    from oyster_agents._records import read_objects
+    from oyster_agents.eval.loaders import _item, _unique, suite_files
 
     items: list[EvalItem] = []
     for file in suite_files(Suite.GSM8K, path):
-        for line, row in _json_rows(_read_lines(file), str(file)):
+        for line, row in read_objects(file):
             question, solution = row.get("question"), row.get("answer")
             if not isinstance(question, str) or not isinstance(solution, str):
                 raise InputError(f"{file}:{line}: expected string fields 'question' and 'answer'; got {sorted(row)}")

@@ -23,10 +23,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from oyster_agents import _safe_load
+from oyster_agents._records import describe_errors, read_objects
 from oyster_agents.errors import InputError
 from oyster_agents.eval.records import EvalItem, Suite
-from oyster_agents.runner.jsonl import jsonl_lines
 
 # File names a folder is searched for, per suite (first pattern that matches wins).
 FILE_PATTERNS: dict[Suite, tuple[str, ...]] = {
@@ -44,11 +43,12 @@ def load_constructive(path: str | Path | None = None) -> list[EvalItem]:
         InputError: unreadable file, bad JSON (with line) or a row missing a field.
     """
     if path is None:
-        text = resources.files("oyster_agents.eval.data").joinpath("constructive.jsonl").read_text(encoding="utf-8")
-        return _constructive_rows(jsonl_lines(text), "constructive.jsonl (packaged)")
+        where = "constructive.jsonl (packaged)"
+        packaged = resources.files("oyster_agents.eval.data").joinpath("constructive.jsonl")
+        return _constructive_rows(read_objects(packaged, where=where), where)
     items: list[EvalItem] = []
     for file in suite_files(Suite.CONSTRUCTIVE, path):
-        items.extend(_constructive_rows(_read_lines(file), str(file)))
+        items.extend(_constructive_rows(read_objects(file), str(file)))
     return _unique(items)
 
 
@@ -96,7 +96,7 @@ def load_strata_sword(path: str | Path) -> list[EvalItem]:
     """
     items: list[EvalItem] = []
     for file in suite_files(Suite.STRATA_SWORD, path):
-        for line, row in _json_rows(_read_lines(file), str(file)):
+        for line, row in read_objects(file):
             level = row.get("level")
             method = row.get("attack_method")
             items.append(_item(file, line, {
@@ -203,9 +203,9 @@ def _stratum(item: EvalItem) -> tuple[str | None, ...]:
     return (item.language, item.level)
 
 
-def _constructive_rows(lines: Iterable[str], where: str) -> list[EvalItem]:
+def _constructive_rows(rows: Iterable[tuple[int, dict[str, Any]]], where: str) -> list[EvalItem]:
     items = []
-    for line, row in _json_rows(lines, where):
+    for line, row in rows:
         missing = [k for k in ("id", "category", "level", "query") if not row.get(k)]
         if missing:
             raise InputError(f"{where}:{line}: missing fields {missing} (expected id, profile, task, category, level, query)")
@@ -222,34 +222,11 @@ def _constructive_rows(lines: Iterable[str], where: str) -> list[EvalItem]:
     return items
 
 
-def _read_lines(file: Path) -> list[str]:
-    try:
-        return jsonl_lines(_safe_load.decode_utf8(file.read_bytes()))
-    except OSError as exc:
-        raise InputError(f"cannot read {file}: {exc.strerror}") from exc
-    except _safe_load.ReadError as exc:
-        raise InputError(f"{file} is {exc.message}") from None
-
-
-def _json_rows(lines: Iterable[str], where: str) -> Iterable[tuple[int, dict[str, Any]]]:
-    for number, text in enumerate(lines, start=1):
-        if not text.strip():
-            continue
-        try:
-            row = _safe_load.loads_json(text)
-        except _safe_load.ReadError as exc:
-            raise InputError(f"{where}:{number}: {exc.message}") from None
-        if not isinstance(row, dict):
-            raise InputError(f"{where}:{number}: each line must be a JSON object")
-        yield number, row
-
-
 def _item(where: Path | str, line: int, data: dict[str, Any]) -> EvalItem:
     try:
         return EvalItem.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise InputError(f"{where}:{line}: {problems}") from exc
+        raise InputError(f"{where}:{line}: {describe_errors(exc, root='')}") from exc
 
 
 def _unique(items: list[EvalItem]) -> list[EvalItem]:

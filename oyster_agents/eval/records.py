@@ -1,15 +1,21 @@
-"""Evaluation records: one benchmark item, the judge's verdicts on an answer, one per-item JSONL row."""
+"""Evaluation records: one benchmark item, the judge's verdicts on an answer, one per-item JSONL row,
+and reading an ``items.jsonl`` back."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from oyster_agents._records import describe_errors, jsonl_records
+from oyster_agents.errors import InputError
 from oyster_agents.schemas import SafetyJudgment, SatisfactionJudgment
 from oyster_agents.schemas.trace import ChatTurn
+
+ITEMS_FILE = "items.jsonl"
 
 
 class Suite(str, Enum):
@@ -157,3 +163,28 @@ class ItemRecord(BaseModel):
     def key(self) -> tuple[str, str, str]:
         """(target, suite, item id): what resume matches on."""
         return (self.target, self.suite.value, self.item.id)
+
+
+def read_records(path: Path) -> list[ItemRecord]:
+    """All rows of an ``items.jsonl`` (a torn last line from a killed run is skipped).
+
+    Raises:
+        InputError: a line other than the last is not a valid record.
+    """
+    if not path.is_file():
+        return []
+    records = []
+    with path.open("rb") as handle:
+        for record in jsonl_records(handle):
+            problem = record.error
+            if problem is None:
+                try:
+                    records.append(ItemRecord.model_validate(record.value))
+                    continue
+                except ValidationError as exc:
+                    problem = describe_errors(exc, limit=1)
+            if not record.terminated:  # a torn last line from a killed run
+                break
+            raise InputError(f"{path}:{record.line}: not an eval record ({problem}); "
+                             "use a fresh --out folder or remove the line")
+    return records

@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, convert_to_messages
 from pydantic import BaseModel
 
+from oyster_agents.backends import ModelPool, make_models
 from oyster_agents.backends.calls import RoleRuntime, call_model
 from oyster_agents.config import OysterConfig, Role, RoleModelConfig
 from oyster_agents.errors import InputError
-from oyster_agents.eval._pool import ModelPool
 from oyster_agents.eval.records import EvalItem
 from oyster_agents.nodes.responder import split_reasoning
 
@@ -117,9 +117,8 @@ def target_input(item: EvalItem) -> dict[str, Any]:
 
 def chat_messages(item: EvalItem) -> list[BaseMessage]:
     """The item as chat messages: the history's turns, then the query as the last user message."""
-    kinds = {"user": HumanMessage, "assistant": AIMessage, "system": SystemMessage}
     given = target_input(item)
-    return [*(kinds[t["role"]](content=t["content"]) for t in given["history"]), HumanMessage(content=given["query"])]
+    return convert_to_messages([*given["history"], {"role": "user", "content": given["query"]}])
 
 
 class GraphTarget:
@@ -158,7 +157,7 @@ class ChatTarget:
     def answer(self, item: EvalItem) -> Answer:
         """One call; ``<think>`` reasoning is split off so the judge sees the final answer."""
         message, _ = call_model(self.runtime, chat_messages(item))
-        text = message.content if isinstance(message.content, str) else str(message.content)
+        text = message.text
         reasoning, answer, _ = split_reasoning(text)
         return Answer(answer=answer, reasoning=reasoning)
 
@@ -171,6 +170,8 @@ def target_model_config(spec: TargetSpec, config: OysterConfig) -> RoleModelConf
     if spec.kind == "openai":
         from pydantic import ValidationError
 
+        from oyster_agents._records import describe_errors
+
         key = os.environ.get("OPENAI_API_KEY")
         try:
             return RoleModelConfig.model_validate({
@@ -178,7 +179,7 @@ def target_model_config(spec: TargetSpec, config: OysterConfig) -> RoleModelConf
                 "backend": "openai", "model": spec.model, "base_url": spec.base_url, "api_key": key,
             })
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            problems = describe_errors(exc, root="")
         # Not chained: pydantic's error holds the inputs, the API key among them.
         raise InputError(f"target {spec.label!r}: {problems}")
     raise InputError(f"target {spec.label!r} is the graph, not a model")
@@ -201,7 +202,7 @@ def make_target(
     """
     pool = pool or ModelPool()
     if spec.kind == "graph":
-        role_models = dict(models) if models is not None else {r.value: pool.get(config.role(r)) for r in Role}
+        role_models = dict(models) if models is not None else make_models(config, pool)
         return GraphTarget(spec.label, config, role_models)
     cfg = target_model_config(spec, config)
     return ChatTarget(spec.label, RoleRuntime(role="target", model=pool.get(cfg), config=cfg))

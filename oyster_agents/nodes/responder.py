@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, convert_to_messages
 
 from oyster_agents.backends.calls import RoleRuntime, call_model
 from oyster_agents.nodes._common import fallback_data, messages_for
@@ -51,7 +51,7 @@ def write_answer(runtime: RoleRuntime, messages: Sequence[BaseMessage]) -> tuple
     for _ in range(runtime.config.max_reasks + 1):
         message, record = call_model(runtime, messages)
         calls.append(record)
-        text = message.content if isinstance(message.content, str) else str(message.content)
+        text = message.text
         reasoning, answer, well_formed = split_reasoning(text)
         if answer:
             if not well_formed:
@@ -81,14 +81,9 @@ def make_responder(runtime: RoleRuntime) -> Callable[[dict[str, Any]], dict[str,
 
 def unguided_messages(query: str, history: Sequence[ChatTurn]) -> list[BaseMessage]:
     """The plain conversation: a static system line, the earlier turns as chat messages, the query."""
-    messages: list[BaseMessage] = [SystemMessage(content=render(UNGUIDED_PROMPT, "system"))]
-    for turn in history:
-        if turn.role == "assistant":
-            messages.append(AIMessage(content=turn.content))
-        elif turn.role == "user":
-            messages.append(HumanMessage(content=turn.content))
-    messages.append(HumanMessage(content=query))
-    return messages
+    turns = [{"role": t.role, "content": t.content} for t in history if t.role in ("user", "assistant")]
+    return convert_to_messages([{"role": "system", "content": render(UNGUIDED_PROMPT, "system")}, *turns,
+                                {"role": "user", "content": query}])
 
 
 def make_unguided_responder(runtime: RoleRuntime) -> Callable[[dict[str, Any]], dict[str, Any]]:

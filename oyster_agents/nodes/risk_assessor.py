@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from pydantic import ValidationError
+
+from oyster_agents._records import describe_errors
 from oyster_agents.backends.calls import RoleRuntime
 from oyster_agents.backends.structured import Structured, invoke_structured
+from oyster_agents.errors import InputError
 from oyster_agents.nodes._common import bookkeeping, messages_for
 from oyster_agents.prompts import schema_hint
 from oyster_agents.schemas import (
+    CallRecord,
     CategoryChoice,
     ChatTurn,
     Fallback,
@@ -25,9 +30,7 @@ CLASSIFIER_PROMPT = "risk_classifier"  # step one's prompt files; the calls are 
 MIN_GUIDELINE_CHARS = 20  # an adapted guideline shorter than this is replaced by the policy rule
 
 
-def conservative_assessment(
-    query: str, taxonomy: Taxonomy, reason: str = "", category: str = NONE_CATEGORY
-) -> RiskAssessment:
+def conservative_assessment(taxonomy: Taxonomy, reason: str = "", category: str = NONE_CATEGORY) -> RiskAssessment:
     """The fallback: a failed assessment counts as sensitive / R1, never as benign; its boundary is
     the policy rule of the classified category (the default guideline when that failed too)."""
     return RiskAssessment(
@@ -95,7 +98,7 @@ def assess(
         runtime,
         messages,
         RiskAssessment,
-        fallback=lambda reason: conservative_assessment(query, taxonomy, reason, category=category),
+        fallback=lambda reason: conservative_assessment(taxonomy, reason, category=category),
         schema_overrides={"category": {"enum": [category]}},
     )
     assessment = result.value
@@ -113,14 +116,38 @@ def assess(
     return result
 
 
+def _reused(given: Any) -> dict[str, Any]:
+    """The state update for an assessment made before the run (``precomputed_assessment``): no model call.
+
+    Raises:
+        InputError: it is not ``{"assessment", "usage", "fallbacks"}`` with valid values.
+    """
+    if not isinstance(given, Mapping) or "assessment" not in given:
+        raise InputError('precomputed_assessment must be {"assessment": ..., "usage": [...], "fallbacks": [...]}')
+    try:
+        return {
+            "assessment": RiskAssessment.model_validate(given["assessment"]),
+            "usage": [CallRecord.model_validate(c) for c in given.get("usage") or ()],
+            "fallbacks": [Fallback.model_validate(f) for f in given.get("fallbacks") or ()],
+        }
+    except ValidationError as exc:
+        raise InputError(f"precomputed_assessment is not a valid assessment: {describe_errors(exc, limit=3)}") from None
+
+
 def make_risk_assessor(runtime: RoleRuntime, taxonomy: Taxonomy) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """Build the ``assess_risk`` node."""
+    """Build the ``assess_risk`` node. A ``precomputed_assessment`` in the state is returned as it is
+    (and cleared, so a checkpointed thread's next turn is assessed anew); otherwise :func:`assess`."""
 
     def assess_risk(state: dict[str, Any]) -> dict[str, Any]:
-        result = assess(runtime, taxonomy, state["query"], state.get("history", []), state.get("profile"))
-        update = bookkeeping(result)
-        update["assessment"] = result.value
-        update["policy_rule_id"], update["policy_rule"] = taxonomy.rule_for(result.value.category)
+        given = state.get("precomputed_assessment")
+        if given is not None:
+            update = _reused(given)
+        else:
+            result = assess(runtime, taxonomy, state["query"], state.get("history", []), state.get("profile"))
+            update = {**bookkeeping(result), "assessment": result.value}
+        update["policy_rule_id"], update["policy_rule"] = taxonomy.rule_for(update["assessment"].category)
+        update["assessment_reused"] = given is not None
+        update["precomputed_assessment"] = None
         return update
 
     return assess_risk

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from oyster_agents._records import describe_errors
 from oyster_agents.errors import InputError
 
 
@@ -71,13 +72,5 @@ class BatchOptions(BaseModel):
         try:
             return cls(**(base | settings))
         except ValidationError as exc:
-            problems = "; ".join(_message(error) for error in exc.errors())
-            raise InputError(problems) from None
+            raise InputError(describe_errors(exc, root="batch options")) from None
 
-
-def _message(error: Any) -> str:
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "value_error":
-        return message
-    field = ".".join(map(str, error["loc"]))
-    return f"{field}: {message}"

@@ -139,6 +139,9 @@ class RunTrace(BaseModel):
     history: list[ChatTurn] = Field(default_factory=list)
     profile: str | None = None
     assessment: RiskAssessment
+    assessment_reused: bool = Field(
+        default=False, description="The assessment was made before the run (the guard's) and passed in, not asked again."
+    )
     candidates: list[ScoredCandidate]
     chosen: int = Field(description="Index of the chosen candidate (the pearl point).")
     boundary_feasible: bool = True

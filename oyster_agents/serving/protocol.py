@@ -9,6 +9,8 @@ from typing import Any
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, convert_to_messages
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from oyster_agents._records import describe_errors, field_path
+
 
 class ApiError(Exception):
     """An error the server answers in OpenAI's shape: ``{"error": {message, type, param, code}}``."""
@@ -69,9 +71,8 @@ def parse_request(raw: bytes) -> tuple[ChatRequest, list[BaseMessage]]:
     try:
         request = ChatRequest.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        param = ".".join(str(p) for p in first["loc"]) or None
-        raise ApiError(400, f"{param or 'body'}: {first['msg']}", param=param) from None
+        param = field_path(exc.errors()[0]["loc"], root="") or None
+        raise ApiError(400, describe_errors(exc, limit=1, root="body"), param=param) from None
     try:
         messages = convert_to_messages(request.messages)
     except (ValueError, TypeError, KeyError) as exc:
@@ -88,14 +89,6 @@ def _tool_calls(message: AIMessage) -> list[dict[str, Any]]:
     ]
 
 
-def text_content(message: BaseMessage) -> str:
-    """The text of a reply (text blocks joined; other blocks are left out)."""
-    if isinstance(message.content, str):
-        return message.content
-    return "".join(b if isinstance(b, str) else str(b.get("text", "")) for b in message.content
-                   if isinstance(b, (str, dict)) and (isinstance(b, str) or b.get("type") == "text"))
-
-
 def usage_of(message: AIMessage) -> dict[str, int]:
     """OpenAI's ``usage`` object from a reply's usage metadata (zeros when the model reported none)."""
     usage = message.usage_metadata or {}
@@ -105,7 +98,7 @@ def usage_of(message: AIMessage) -> dict[str, int]:
 
 def completion(message: AIMessage, *, completion_id: str, model: str) -> dict[str, Any]:
     """A ``chat.completion`` object for one reply; ``oyster`` carries the route and assessment."""
-    body: dict[str, Any] = {"role": "assistant", "content": text_content(message)}
+    body: dict[str, Any] = {"role": "assistant", "content": message.text}  # text blocks joined, others left out
     finish = "stop"
     if message.tool_calls:
         body["tool_calls"] = _tool_calls(message)
@@ -151,7 +144,7 @@ class ChunkWriter:
         delta: dict[str, Any] = {}
         if not self._started:
             delta["role"] = "assistant"
-        text = text_content(chunk)
+        text = chunk.text
         if text:
             delta["content"] = text
         calls = []

@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from langchain_core.messages import BaseMessage, convert_to_messages, convert_to_openai_messages
 from langgraph.errors import GraphBubbleUp
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -315,25 +316,13 @@ def _secrets_of(runtime: Any) -> list[str]:
     return [value] if value else []
 
 
-_ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool", "function": "tool"}
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(part if isinstance(part, str) else str(part.get("text", "")) for part in content
-                       if isinstance(part, (str, dict)))
-    return str(content)
-
-
 def _input_messages(messages: Sequence[Any]) -> tuple[str | None, str]:
     system: list[dict[str, str]] = []
     chat: list[dict[str, Any]] = []
-    for message in messages:
-        role = _ROLES.get(getattr(message, "type", ""), "user")
-        part = {"type": "text", "content": _text(getattr(message, "content", message))}
-        if role == "system":
+    for message in convert_to_messages(messages):
+        role = convert_to_openai_messages(message)["role"]  # type: ignore[index]
+        part = {"type": "text", "content": message.text}
+        if role in ("system", "developer"):
             system.append(part)
         else:
             chat.append({"role": role, "parts": [part]})
@@ -343,10 +332,14 @@ def _input_messages(messages: Sequence[Any]) -> tuple[str | None, str]:
 def _output_messages(message: Any, finish: Any) -> str:
     out = {
         "role": "assistant",
-        "parts": [{"type": "text", "content": _text(getattr(message, "content", ""))}],
+        "parts": [{"type": "text", "content": _text_of(message)}],
         "finish_reason": finish if isinstance(finish, str) and finish else "stop",
     }
     return json.dumps([out], ensure_ascii=False)
+
+
+def _text_of(message: Any) -> str:
+    return message.text if isinstance(message, BaseMessage) else str(getattr(message, "content", ""))
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -59,3 +59,20 @@ def test_middleware_in_create_agent_assesses_with_smollm_and_lets_the_model_answ
     assert meta["assessment"]["category"] in [*load_taxonomy().ids, NONE_CATEGORY]
     expected = model.invoke([SystemMessage("You are a concise assistant."), HumanMessage("How long should bread dough rise?")])
     assert reply.content == expected.content and reply.content.strip()  # the agent's own call, untouched
+
+
+def test_the_graph_route_takes_the_guards_real_assessment(smollm_dir):
+    model = LocalChatModel(model_path=str(smollm_dir), max_tokens=16)
+    # The fewest calls the graph makes: one candidate, the game's answer only (no unguided iterate), short replies.
+    config = OysterConfig(roles={"default": {"backend": "hf", "model": str(smollm_dir), "max_tokens": 16, "max_reasks": 0}},
+                          loop={"candidates": 1, "max_steps": 1, "initial": "guided"})
+    guard = ConstructiveGuard(model=model, models={"default": model}, config=config, include_trace=True)
+    conversation = [HumanMessage("Can I give my toddler adult ibuprofen for a fever?")]
+
+    decision = guard.assess(conversation)
+    calls = len(decision.calls)
+    reply = guard.answer_risky(conversation, decision)  # the route of a risky turn, whatever the small model said
+    trace = reply.response_metadata["oyster"]["trace"]
+    assert trace["assessment_reused"] is True and trace["assessment"] == decision.assessment.model_dump(mode="json")
+    assert trace["usage"]["per_role"]["risk_assessor"]["calls"] == calls  # counted once, not asked again
+    assert reply.content.strip() and reply.content == trace["answer"]

@@ -512,7 +512,7 @@ def check_eval_files(data: bytes) -> str:
     """Benchmark files load or fail with InputError; an eval items.jsonl resumes or fails with InputError."""
     from oyster_agents.errors import InputError
     from oyster_agents.eval.loaders import load_constructive, load_strata_sword, load_xstest
-    from oyster_agents.eval.runner import read_records
+    from oyster_agents.eval.records import read_records
 
     with workdir() as tmp, record_limit(64 * 1024):
         for name, loader in (("constructive.jsonl", load_constructive), ("strata_sword.jsonl", load_strata_sword),

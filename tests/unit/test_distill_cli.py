@@ -24,7 +24,7 @@ def test_export_writes_dataset_and_reports_skipped_lines(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert code == 0
     assert "sft: train 4, test 1 rows from 5/5 traces" in out and "2 records skipped" in out
-    assert f"skipped {traces}:6: not valid JSON" in err and f"skipped {traces}:7: best_iterate 9 out of range" in err
+    assert f"skipped {traces}:6: invalid JSON" in err and f"skipped {traces}:7: best_iterate 9 out of range" in err
     row = json.loads((tmp_path / "sft" / "train.jsonl").read_text().splitlines()[0])
     assert row["messages"][-1]["content"].startswith("<think>\nUser need:")
 

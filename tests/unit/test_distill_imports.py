@@ -13,6 +13,7 @@ import oyster_agents.distill
 DISTILL = Path(oyster_agents.distill.__file__).parent
 ALLOWED_INTERNAL = (
     "oyster_agents.distill", "oyster_agents.schemas", "oyster_agents.errors", "oyster_agents._safe_load",
+    "oyster_agents._records",
     "oyster_agents._moved",  # deprecated aliases of moved names (standard library only)
 )
 HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "langgraph", "langchain_core")

@@ -112,6 +112,20 @@ def test_risky_turns_go_through_the_graph_with_the_earlier_turns_as_history(how)
         assert len(models["risk_assessor"].calls) == 2  # one assessment: classify, then adapt the rule
 
 
+@pytest.mark.parametrize("how", list(CALLS))
+def test_an_error_of_the_app_model_reaches_the_caller_on_every_path(how):
+    guard, _ = guard_for(LOW, ScriptedChatModel(role="app", script=[ConnectionError("app model down")]))
+    with pytest.raises(ConnectionError, match="app model down"):
+        CALLS[how](guard, CONVERSATION)
+
+
+@pytest.mark.parametrize("how", list(CALLS))
+def test_a_failed_graph_run_reaches_the_caller_on_every_path(how):
+    guard, _ = guard_for(HIGH)
+    with pytest.raises(InputError, match="over the limit"):  # the graph checks the history it is given
+        CALLS[how](guard, [HumanMessage("x" * 40_000), AIMessage("ok"), HumanMessage("Should I rub her with alcohol?")])
+
+
 def test_failed_assessment_counts_as_risky():
     guard, models = guard_for("not json at all")
     reply = guard.invoke("hello there")
@@ -129,8 +143,19 @@ def test_trace_sink_and_full_trace_in_metadata():
     assert trace.answer == SAFE_ANSWER
     assert trace.assessment.level.value == reply.response_metadata["oyster"]["assessment"]["level"] == "R1"
     assert trace.usage.per_role["risk_assessor"].calls == 2  # the guard's assessment (two calls), counted once
+    assert trace.assessment_reused is True  # the graph took the guard's assessment: no second one
+    assert trace.policy_rule_id == "healthcare" and trace.policy_rule  # and the category's rule with it
     assert reply.usage_metadata["input_tokens"] == trace.usage.total.input_tokens
     assert [t.content for t in trace.history][-2:] == ["My daughter is two.", "How can I help?"]
+
+
+def test_a_cached_assessment_reaches_the_graph_without_its_calls_counted_again():
+    guard, models = guard_for(HIGH, include_trace=True)
+    first = guard.invoke(CONVERSATION).response_metadata["oyster"]
+    again = guard.invoke(CONVERSATION).response_metadata["oyster"]
+    assert first["trace"]["usage"]["per_role"]["risk_assessor"]["calls"] == 2
+    assert again["assessment_cached"] is True and len(models["risk_assessor"].calls) == 2
+    assert again["trace"]["assessment_reused"] is True and "risk_assessor" not in again["trace"]["usage"]["per_role"]
 
 
 def test_bind_tools_passes_through_and_a_tool_loop_assesses_once():
@@ -222,6 +247,8 @@ def test_split_turn_keeps_tool_exchanges_and_rejects_nothing_at_all():
     assert turn.query == "And 5 + 5?\n[image attached]"
     assert [t.role for t in turn.history] == ["user", "assistant", "assistant", "assistant"]
     assert "add(" in turn.history[1].content and "returned) 5" in turn.history[2].content
+    audio = {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}
+    assert split_turn([HumanMessage([audio, "What did I say?"])]).query == "[audio attached]\nWhat did I say?"
     with pytest.raises(InputError):
         split_turn([])
 
