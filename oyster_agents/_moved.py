@@ -5,15 +5,17 @@ from __future__ import annotations
 import importlib
 import warnings
 from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import Any
 
 
-def moved_names(module: str, targets: Mapping[str, str]) -> Callable[[str], Any]:
+def moved_names(module: str, targets: Mapping[str, str | ModuleType]) -> Callable[[str], Any]:
     """A module ``__getattr__`` for ``module`` whose names now live elsewhere.
 
     Args:
         module: the old module's name (``__name__``).
-        targets: old name → ``"new.module"`` (same name) or ``"new.module:new_name"``.
+        targets: old name → ``"new.module"`` (same name), ``"new.module:new_name"``, or the new
+            module itself (same name).
 
     Example:
         >>> __getattr__ = moved_names(__name__, {"run_batch_ray": "oyster_agents.runner.ray"})
@@ -23,6 +25,8 @@ def moved_names(module: str, targets: Mapping[str, str]) -> Callable[[str], Any]
         target = targets.get(name)
         if target is None:
             raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        if isinstance(target, ModuleType):
+            target = target.__name__
         new_module, _, new_name = target.partition(":")
         new_name = new_name or name
         warnings.warn(
