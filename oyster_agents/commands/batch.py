@@ -48,6 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the batch (locally or on Ray), print a summary, return the exit code."""
     from oyster_agents.runner.batch import exit_code, run_batch
+    from oyster_agents.runner.options import BatchOptions
     from oyster_agents.telemetry import configure_from_config
 
     config = config_from_args(args)
@@ -55,8 +56,7 @@ def run(args: argparse.Namespace) -> int:
     def notify(message: str) -> None:
         print(f"oyster batch: {message}", file=sys.stderr, flush=True)
 
-    common = dict(
-        config=config,
+    options = BatchOptions.build(
         concurrency=args.concurrency,
         progress=not args.no_progress,
         retry_errors=args.retry_errors,
@@ -66,13 +66,15 @@ def run(args: argparse.Namespace) -> int:
         notify=notify,
     )
     if args.ray:
-        from oyster_agents.distributed import run_batch_ray
+        from oyster_agents.runner.ray import run_batch_ray
 
-        summary = run_batch_ray(args.input, args.out, address=args.ray_address, workers=args.workers, **common)
+        summary = run_batch_ray(
+            args.input, args.out, config=config, address=args.ray_address, workers=args.workers, options=options
+        )
     else:
         tracing = configure_from_config(config.telemetry)
         try:
-            summary = run_batch(args.input, args.out, **common)
+            summary = run_batch(args.input, args.out, config=config, options=options)
         finally:
             if tracing is not None:
                 tracing.shutdown()

@@ -246,9 +246,7 @@ class DistillConfig(BaseModel):
             kwargs["eval_strategy"] = "no"
         if self.method == "sft":
             kwargs.update(packing=self.packing, assistant_only_loss=self.assistant_only_loss and conversational)
-        elif self.method == "dpo":
-            kwargs["beta"] = self.beta
-        else:
+        else:  # ORPO's λ and DPO's β are both TRL's ``beta``
             kwargs["beta"] = self.beta
         kwargs.update(self.trl_args)
         return kwargs

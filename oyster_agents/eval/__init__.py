@@ -14,7 +14,7 @@ Modules: ``run`` (answer, judge, resume), ``records`` (rows and ``items.jsonl``)
 from __future__ import annotations
 
 from oyster_agents.eval import gsm8k, loaders, records, rules, scores, stats, string_match, targets
-from oyster_agents.eval._moved import moved
+from oyster_agents._moved import moved_names
 from oyster_agents.eval.comparison import compare
 from oyster_agents.eval.loaders import load_suite, select
 from oyster_agents.eval.records import EvalItem, ItemRecord, Suite, read_records
@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 # Names the package root exported before; import them from their modules.
-__getattr__ = moved(__name__, {
+__getattr__ = moved_names(__name__, {
     **{name: scores for name in ("BETAS", "HEADLINE_BETA", "PAPER_BETAS")},
     **{name: stats for name in ("Estimate", "bootstrap_mean")},
     **{name: records for name in ("Protocol", "RefusalJudgment", "RefusalLabel", "Verdicts")},

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,29 +143,21 @@ def _run_target(
     concurrency: int,
     progress: bool,
 ) -> tuple[int, int]:
-    from tqdm.auto import tqdm
+    from oyster_agents.runner.pool import ProgressBar, worker_threads
 
-    written = errors = 0
-    bar = tqdm(total=len(todo), desc=f"eval {spec.label}", unit="item", disable=not progress, mininterval=1.0)
-    executor = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="oyster-eval")
-    try:
+    with (
+        ProgressBar(len(todo), desc=f"eval {spec.label}", unit="item", enabled=progress, mininterval=1.0) as bar,
+        worker_threads(concurrency, "oyster-eval") as executor,
+    ):
         futures: list[Future[ItemRecord]] = [
             executor.submit(evaluate_item, target, spec, judge, suite, item) for suite, item in todo
         ]
         for future in as_completed(futures):
             record = future.result()
             writer.write(record.model_dump(mode="json"))
-            written += 1
-            errors += record.error is not None
-            bar.update(1)
-            bar.set_postfix(errors=errors, refresh=False)
-    except BaseException:
-        executor.shutdown(wait=False, cancel_futures=True)
-        raise
-    finally:
-        bar.close()
-    executor.shutdown(wait=True)
-    return written, errors
+            failed = record.error is not None
+            bar.advance(int(not failed), int(failed))
+    return bar.ok + bar.failed, bar.failed
 
 
 def evaluate_item(target: Target, spec: TargetSpec, judge: Judge | MatchOnlyJudge, suite: Suite, item: EvalItem) -> ItemRecord:

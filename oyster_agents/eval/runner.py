@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from oyster_agents.eval import records, run
-from oyster_agents.eval._moved import moved
+from oyster_agents._moved import moved_names
 
-__getattr__ = moved(__name__, {
+__getattr__ = moved_names(__name__, {
     "ITEMS_FILE": records,
     "read_records": records,
     "EvalRun": run,

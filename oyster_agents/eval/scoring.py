@@ -6,9 +6,9 @@ headline metrics), :mod:`oyster_agents.eval.summaries` (suite summaries), :mod:`
 from __future__ import annotations
 
 from oyster_agents.eval import comparison, rates, scores, string_match, summaries
-from oyster_agents.eval._moved import moved
+from oyster_agents._moved import moved_names
 
-__getattr__ = moved(__name__, {
+__getattr__ = moved_names(__name__, {
     **{name: scores for name in (
         "BETAS", "PAPER_BETAS", "HEADLINE_BETA", "latest", "item_risk", "item_satisfaction", "item_score",
         "paper_normalize", "item_unsafe", "item_paper_score", "Metric", "CONSTRUCTIVE_RAW", "CONSTRUCTIVE_PAPER",

@@ -250,7 +250,7 @@ def build_graph(
     if approve_high_risk and not checkpointer:
         raise ConfigError(
             "approve_high_risk pauses runs for a human, which needs a checkpointer: pass "
-            "checkpointer=InMemorySaver() or oyster_agents.server.sqlite_checkpointer('oyster.db')"
+            "checkpointer=InMemorySaver() or oyster_agents.checkpoints.sqlite_checkpointer('oyster.db')"
         )
     builder = graph_builder(config, models=models, taxonomy=taxonomy, wrappers=wrappers,
                             approve_high_risk=approve_high_risk)

@@ -7,16 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from oyster_agents.distill.dataset import DatasetOptions, dedupe_rows, export_dataset, read_manifest, split_rows
-from oyster_agents.distill.rows import (
-    RowOptions,
-    RowStats,
-    assistant_content,
-    clean_answer,
-    preference_rows,
-    reasoning_text,
-    sft_rows,
-)
+from oyster_agents.distill.assistant import assistant_content, clean_answer, reasoning_text
+from oyster_agents.distill.dataset import DatasetOptions, export_dataset, read_manifest
+from oyster_agents.distill.rows import RowOptions, RowStats, preference_rows, sft_rows
+from oyster_agents.distill.split import dedupe_rows, split_rows
 from oyster_agents.distill.traces import LoadedTrace, read_traces
 from oyster_agents.errors import InputError
 from oyster_agents.schemas import RunTrace

@@ -15,7 +15,7 @@ and its Jinja2 renderings), ``sections``, ``plots``.
 
 from __future__ import annotations
 
-from oyster_agents.eval._moved import moved
+from oyster_agents._moved import moved_names
 from oyster_agents.eval.report import plots
 from oyster_agents.eval.report.build import TRACES_DIR, build_report, write_traces
 from oyster_agents.eval.report.document import Document, Heading, Image, Link, Para, Table, to_html, to_markdown
@@ -36,4 +36,4 @@ __all__ = [
     "write_traces",
 ]
 
-__getattr__ = moved(__name__, {"Interval": plots})
+__getattr__ = moved_names(__name__, {"Interval": plots})
