@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import time
 import warnings
 from contextlib import contextmanager
 from typing import Any
@@ -199,7 +200,7 @@ def test_the_deprecated_after_the_fact_helpers_still_add_their_hooks_and_warn():
 
 @pytest.mark.parametrize("use_async", [False, True])
 def test_the_deadline_reaches_every_model_call_a_node_makes(use_async):
-    from oyster_agents.backends.calls import time_left
+    from oyster_agents.backends.calls import _DEADLINE
     from oyster_agents.graphs.constructive import build_graph
 
     from tests.reliability._helpers import schema_reply
@@ -207,7 +208,8 @@ def test_the_deadline_reaches_every_model_call_a_node_makes(use_async):
     seen: list[float | None] = []
 
     def reply(messages: Any, schema: Any) -> str:
-        seen.append(time_left())
+        at = _DEADLINE.get()  # the deadline the backend enforces on this call
+        seen.append(None if at is None else at - time.time())
         return schema_reply(messages, schema)
 
     roles = ("risk_assessor", "strategist", "user_simulator", "safety_critic", "satisfaction_critic", "reviser")
