@@ -51,6 +51,7 @@ from oyster_agents.backends.fake import scripted_models
 from oyster_agents.graphs.constructive import recursion_limit
 from oyster_agents.telemetry import configure_tracing, disable_tracing
 
+
 if "--no-sdk" not in sys.argv:
     from opentelemetry.metrics import NoOpMeterProvider
     from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
@@ -105,15 +106,16 @@ def spans_per_query(graph: Any, config: OysterConfig, capture: bool) -> int:
 
 def uninstrumented_graph(config: OysterConfig) -> Any:
     """The same graph without the tracing hooks (the baseline of ``--no-sdk``)."""
+    import oyster_agents.graphs._hooks as node_hooks
     import oyster_agents.graphs.constructive as constructive
 
-    hooks = constructive.instrument_builder, constructive.instrument_graph
-    constructive.instrument_builder = lambda *args, **kwargs: None
+    hooks = node_hooks.instrument, constructive.instrument_graph
+    node_hooks.instrument = lambda runtimes: {}
     constructive.instrument_graph = lambda compiled: compiled
     try:
         return build_graph(config, models=scripted_models())
     finally:
-        constructive.instrument_builder, constructive.instrument_graph = hooks
+        node_hooks.instrument, constructive.instrument_graph = hooks
 
 
 def no_sdk_cost(config: OysterConfig, blocks: int, block_size: int) -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from oyster_agents._version import package_version
 from oyster_agents.config import OysterConfig, Role, RoleModelConfig
 from oyster_agents.errors import BackendError, ConfigError, InputError, MalformedOutputError, OysterError
 
-__version__ = "0.1.0"
+__version__ = package_version()
 
 __all__ = [
     "BackendError",

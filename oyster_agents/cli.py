@@ -32,9 +32,9 @@ def make_parser() -> argparse.ArgumentParser:
         prog="oyster", description="Constructive safety alignment with a graph of agents.",
         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    from oyster_agents import __version__
+    from oyster_agents._version import package_version
 
-    parser.add_argument("--version", action="version", version=f"oyster-agents {__version__}")
+    parser.add_argument("--version", action="version", version=f"oyster-agents {package_version()}")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="more log output on stderr (-v: info, -vv: debug)")
     parser.add_argument("--log-level", choices=LOG_LEVELS, help="log level on stderr (default: warning)")

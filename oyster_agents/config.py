@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Literal
-
-import re
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -21,13 +19,26 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_serializer,
-    field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from oyster_agents._safe_load import MAX_CONFIG_BYTES, ReadError, check_depth, decode_utf8, load_yaml, loads_json
+from oyster_agents._config_sections import GameConfig, LoopConfig, TelemetryConfig
+from oyster_agents._records import error_lines, read_document
+from oyster_agents._safe_load import ReadError, check_depth
 from oyster_agents.errors import ConfigError
+from oyster_agents.redact import mask_url_credentials
+
+__all__ = [
+    "PROFILES",
+    "ROLE_MAX_TOKENS",
+    "GameConfig",
+    "LoopConfig",
+    "OysterConfig",
+    "Role",
+    "RoleModelConfig",
+    "TelemetryConfig",
+]
 
 
 class Role(str, Enum):
@@ -135,88 +146,6 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
-class GameConfig(BaseModel):
-    """Weights of Π(s, θ) = α·Retention − β·Risk − γ·Cost and the safety boundary per level.
-
-    Weights are finite and ≥ 0; each level's limit (the largest risk for the malicious type) is
-    finite, in [0, 1], and never looser at a higher level: R0 ≥ R1 ≥ R2. Severity tightens the
-    level's limit at run time (``game.utility.boundary_limit``).
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    alpha: float = Field(default=1.0, ge=0.0, allow_inf_nan=False)
-    beta: float = Field(default=2.0, ge=0.0, allow_inf_nan=False, description="The paper reports headline scores at β = 2.")
-    gamma: float = Field(default=0.1, ge=0.0, allow_inf_nan=False)
-    cost_token_scale: int = Field(default=1000, gt=0, description="Cost = answer tokens / this scale.")
-    boundary: dict[str, Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]] = Field(
-        default_factory=lambda: {"R0": 0.6, "R1": 0.4, "R2": 0.2},
-        description="Per level: the largest risk for the malicious type a strategy may carry.",
-    )
-
-    @field_validator("boundary")
-    @classmethod
-    def _check_boundary(cls, boundary: dict[str, float]) -> dict[str, float]:
-        levels = ("R0", "R1", "R2")
-        missing = set(levels) - set(boundary)
-        if missing:
-            raise ValueError(f"lacks levels {sorted(missing)}; give a limit in [0, 1] for each of R0, R1, R2")
-        unknown = set(boundary) - set(levels)
-        if unknown:
-            raise ValueError(f"has unknown levels {sorted(unknown)}; use R0, R1 and R2")
-        r0, r1, r2 = (boundary[k] for k in levels)
-        if not r0 >= r1 >= r2:
-            raise ValueError(f"must not loosen at a higher level (R0 ≥ R1 ≥ R2), got R0={r0}, R1={r1}, R2={r2}")
-        return boundary
-
-
-class LoopConfig(BaseModel):
-    """Candidate count and the Lingo-BP step budget."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    candidates: int = Field(default=4, ge=1, le=12)
-    max_steps: int = Field(default=3, ge=1, le=10, description="Lingo-BP iterates at most (the first included).")
-    min_steps: int = Field(
-        default=1, ge=1, le=10,
-        description=(
-            "Lingo-BP iterates at least (the first included), even when an earlier one converged: 3 with "
-            "initial 'unguided' always runs the game's answer and one revision. max_steps still ends the loop first."
-        ),
-    )
-    initial: Literal["unguided", "guided"] = Field(
-        default="unguided",
-        description=(
-            "Iterate 0: 'unguided' is the model's own answer (its chain extracted from it), followed by "
-            "the answer written from the game's chosen strategy; 'guided' starts from that strategy."
-        ),
-    )
-    min_improvement: float = Field(default=0.01, ge=0.0, description="Satisfaction gain below this counts as converged.")
-    max_query_chars: int = Field(default=32_000, ge=1)
-    max_history_turns: int = Field(
-        default=12, ge=0,
-        description="Prior turns kept (the latest); each is cleaned and limited to max_query_chars like the query.",
-    )
-    deadline_s: float | None = Field(
-        default=None, gt=0,
-        description=(
-            "Wall-clock budget of one query, counted from its start. When it passes, the remaining "
-            "Lingo-BP steps are skipped and the best iterate so far is returned; with no iterate yet "
-            "the run fails with DeadlineExceededError. Model calls are cut short to fit it."
-        ),
-    )
-
-
-class TelemetryConfig(BaseModel):
-    """Tracing options (see ``oyster_agents.telemetry``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    exporter: Literal["none", "console", "otlp"] = "none"
-    endpoint: str | None = None
-    capture_content: bool = False
-
-
 class OysterConfig(BaseSettings):
     """The one configuration object.
 
@@ -265,7 +194,7 @@ class OysterConfig(BaseSettings):
         Raises:
             ConfigError: the file is unreadable or malformed, or a value is invalid.
         """
-        file_data = read_config_file(Path(path)) if path is not None else {}
+        source, file_data = _read_config(Path(path)) if path is not None else (None, {})
         try:
             check_depth(overrides or {})
         except ReadError as exc:
@@ -281,19 +210,10 @@ class OysterConfig(BaseSettings):
             return cls(**merged)
         except ValidationError as exc:
             where = f" in {path}" if path else ""
-            source = _source_text(Path(path)) if path is not None else None
             problems = _format_validation(exc, path, source, env_data)
         # Outside the handler: pydantic's error holds the inputs (an API key among them), so it is
         # neither chained nor kept as the context of the error raised here.
         raise ConfigError(f"invalid configuration{where}:\n{problems}")
-
-
-_URL_CREDENTIALS = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s,]+@")
-
-
-def mask_url_credentials(url: str | None) -> str | None:
-    """``url`` with any ``user:password@`` replaced by ``***@``, for repr, dumps and messages."""
-    return _URL_CREDENTIALS.sub(r"\1***@", url) if url else url
 
 
 def environment_values(cls: type[BaseSettings] | None = None) -> dict[str, Any]:
@@ -327,31 +247,16 @@ def read_config_file(path: Path) -> dict[str, Any]:
     Limits: :data:`~oyster_agents._safe_load.MAX_CONFIG_BYTES`, nesting depth, YAML aliases;
     duplicate keys are refused.
     """
-    import yaml
+    return _read_config(path)[1]
 
-    try:
-        size = path.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"config file {path} is {size:,} bytes, over the limit of {MAX_CONFIG_BYTES:,}")
-        text = decode_utf8(path.read_bytes())
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
-    except ReadError as exc:
-        raise ConfigError(f"config file {path} is {exc.message}") from None
-    try:
-        data = load_yaml(text) if path.suffix.lower() != ".json" else loads_json(text, reject_duplicates=True)
-    except ReadError as exc:
-        line = f":{exc.line}" if exc.line else ""
-        raise ConfigError(f"{path}{line}: {exc.message}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+
+def _read_config(path: Path) -> tuple[str, dict[str, Any]]:
+    text, data = read_document(path, what="config file", error=ConfigError)
     if data is None:
-        return {}
+        return text, {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: the top level must be a mapping, got {type(data).__name__}")
-    return data
+    return text, data
 
 
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -365,27 +270,15 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _source_text(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
 def _format_validation(
     exc: ValidationError, path: str | Path | None = None, source: str | None = None, env: dict[str, Any] | None = None
 ) -> str:
     """One line per problem: ``file:line: field: message`` where the field is in the file, and the
     variable's name where it came from the environment."""
-    from oyster_agents._source_lines import line_of
-
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        line = line_of(source, err["loc"], missing=err["type"] == "missing") if source is not None else None
-        where = f"{path}:{line}: " if line is not None else ""
+    lines = error_lines(exc, path, source)
+    for number, err in enumerate(exc.errors()):
         variable = _env_variable(env or {}, err["loc"])
-        lines.append(f"  {where}{loc}: {err['msg']}" + (f" (from {variable})" if variable else ""))
+        lines[number] = f"  {lines[number]}" + (f" (from {variable})" if variable else "")
     return "\n".join(lines)
 
 

@@ -112,6 +112,7 @@ class StrategyTask(TypedDict):
     policy_rule: str
     index: int
     kind: str
+    started_at: float | None  # the run's clock, for the deadline
 
 
 class SimulationTask(TypedDict):
@@ -121,6 +122,7 @@ class SimulationTask(TypedDict):
     history: list[ChatTurn]
     candidate: CandidateStrategy
     user_type: str
+    started_at: float | None
 
 
 class AnswerSimulationTask(TypedDict):
@@ -131,3 +133,5 @@ class AnswerSimulationTask(TypedDict):
     answer: str
     user_type: str
     step: int
+    iterates: list[Iterate]  # the iterates so far (progress events number the step from them)
+    started_at: float | None

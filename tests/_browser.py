@@ -81,3 +81,21 @@ class PageWatch:
 
     def close(self) -> None:
         self.page.close()
+
+
+def check_heatmap(page, trace: dict):
+    """Assert the game heatmap: one cell per candidate and user type showing the trace's stored utility,
+    and exactly one row marked chosen, the trace's choice. Returns that row's locator."""
+    from oyster_agents.view.site import signed
+
+    cells = page.locator("svg.heatmap g.cell")
+    assert cells.count() == len(trace["candidates"]) * 3
+    for n in range(cells.count()):
+        cell = cells.nth(n)
+        cand, utype = int(cell.get_attribute("data-candidate")), cell.get_attribute("data-type")
+        stored = trace["candidates"][cand]["utility_by_type"][utype]
+        assert float(cell.get_attribute("data-utility")) == pytest.approx(stored, abs=1e-4)
+        assert cell.locator("text.cell-value").text_content() == signed(stored)
+    chosen = page.locator("svg.heatmap g.hm-row[data-chosen=true]")
+    assert chosen.count() == 1 and int(chosen.get_attribute("data-candidate")) == trace["chosen"]
+    return chosen

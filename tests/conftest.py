@@ -29,3 +29,14 @@ def smollm_dir():
     from oyster_agents.backends.default_model import default_model_path
 
     return default_model_path()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium (``tests/_browser.py``) shared by one module's page tests."""
+    from ._browser import launch
+
+    driver, chromium = launch()
+    yield chromium
+    chromium.close()
+    driver.stop()

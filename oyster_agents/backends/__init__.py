@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+
 from langchain_core.language_models import BaseChatModel
 
-from oyster_agents.backends.calls import RoleRuntime, call_model
+from oyster_agents.backends.calls import RoleRuntime, call_model, model_name
 from oyster_agents.backends.fake import ScriptedChatModel, scripted_models
 from oyster_agents.backends.structured import Structured, invoke_structured
 from oyster_agents.config import OysterConfig, Role, RoleModelConfig
 from oyster_agents.errors import ConfigError
 
 __all__ = [
+    "ModelPool",
     "RoleRuntime",
     "ScriptedChatModel",
     "Structured",
@@ -18,6 +21,7 @@ __all__ = [
     "invoke_structured",
     "make_chat_model",
     "make_models",
+    "model_name",
     "scripted_models",
 ]
 
@@ -42,14 +46,29 @@ def make_chat_model(cfg: RoleModelConfig) -> BaseChatModel:
     )
 
 
-def make_models(config: OysterConfig) -> dict[str, BaseChatModel]:
-    """One chat model per role; roles with identical settings share one instance (one load)."""
-    shared: dict[str, BaseChatModel] = {}
-    models: dict[str, BaseChatModel] = {}
-    for role in Role:
-        cfg = config.role(role)
+class ModelPool:
+    """Builds chat models on demand and keeps one instance per ``RoleModelConfig.identity()``, so roles,
+    targets and judges with the same settings share one loaded model."""
+
+    def __init__(self) -> None:
+        self._models: dict[str, BaseChatModel] = {}
+        self._lock = threading.Lock()
+
+    def get(self, cfg: RoleModelConfig) -> BaseChatModel:
+        """The model for ``cfg``, built on first use."""
         key = cfg.identity()
-        if key not in shared:
-            shared[key] = make_chat_model(cfg)
-        models[role.value] = shared[key]
-    return models
+        with self._lock:
+            if key not in self._models:
+                self._models[key] = make_chat_model(cfg)
+            return self._models[key]
+
+
+def make_models(config: OysterConfig, pool: ModelPool | None = None) -> dict[str, BaseChatModel]:
+    """One chat model per role; roles with identical settings share one instance (one load).
+
+    Args:
+        config: the roles' settings.
+        pool: where models are kept, to share them beyond these roles (e.g. with an evaluation's judge).
+    """
+    pool = pool or ModelPool()
+    return {role.value: pool.get(config.role(role)) for role in Role}

@@ -8,7 +8,7 @@ runs from the end of the reply, and with ``accept`` it takes the last object tha
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from oyster_agents._safe_load import MAX_DEPTH, ReadError, loads_json
@@ -106,11 +106,14 @@ def _balanced_spans(text: str) -> list[tuple[int, int]]:
     return outermost
 
 
-def _scan(text: str) -> tuple[list[tuple[int, int]], list[int]]:
-    """Every balanced span, and the positions of the braces still open at the end."""
-    spans: list[tuple[int, int]] = []
-    stack: list[int] = []
-    in_string, escaped = False, False
+def _structure(text: str, *, quotes_anywhere: bool) -> Iterator[tuple[int, str]]:
+    """``(position, character)`` of each brace and bracket outside JSON strings, in order.
+
+    A ``"`` opens a string inside an open brace; with ``quotes_anywhere``, also outside one (in the
+    text of an object already cut out, a quote can only be JSON's).
+    """
+    braces = 0
+    in_string = escaped = False
     for i, ch in enumerate(text):
         if in_string:
             if escaped:
@@ -119,9 +122,22 @@ def _scan(text: str) -> tuple[list[tuple[int, int]], list[int]]:
                 escaped = True
             elif ch == '"':
                 in_string = False
-        elif ch == '"' and stack:
-            in_string = True
-        elif ch == "{":
+        elif ch == '"':
+            in_string = quotes_anywhere or braces > 0
+        elif ch in "{}[]":
+            if ch == "{":
+                braces += 1
+            elif ch == "}" and braces:
+                braces -= 1
+            yield i, ch
+
+
+def _scan(text: str) -> tuple[list[tuple[int, int]], list[int]]:
+    """Every balanced span, and the positions of the braces still open at the end."""
+    spans: list[tuple[int, int]] = []
+    stack: list[int] = []
+    for i, ch in _structure(text, quotes_anywhere=False):
+        if ch == "{":
             stack.append(i)
         elif ch == "}" and stack:
             spans.append((stack.pop(), i + 1))
@@ -131,21 +147,11 @@ def _scan(text: str) -> tuple[list[tuple[int, int]], list[int]]:
 def _nesting(text: str) -> int:
     """The deepest nesting of brackets and braces outside strings."""
     depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "{[":
+    for _, ch in _structure(text, quotes_anywhere=True):
+        if ch in "{[":
             depth += 1
             deepest = max(deepest, depth)
-        elif ch in "}]" and depth > 0:
+        elif depth > 0:
             depth -= 1
     return deepest
 

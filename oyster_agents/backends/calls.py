@@ -27,7 +27,7 @@ from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attemp
 from oyster_agents.config import RoleModelConfig
 from oyster_agents.errors import BackendError, ConfigError, DeadlineExceededError
 from oyster_agents.schemas.trace import CallRecord
-from oyster_agents.telemetry._redact import redact
+from oyster_agents.redact import credentials, redact
 
 CallHook = Callable[["RoleRuntime", Sequence[BaseMessage], dict[str, Any]], Any]
 
@@ -45,10 +45,15 @@ def deadline_scope(at: float | None) -> Iterator[None]:
         _DEADLINE.reset(token)
 
 
-def time_left() -> float | None:
-    """Seconds until the current deadline (negative once passed), or None outside a deadline."""
-    at = _DEADLINE.get()
-    return None if at is None else at - time.time()
+def model_name(model: Any) -> str:
+    """A chat model's name for traces, spans and messages: its ``model_name`` or ``model`` (through a
+    ``bind``/``bind_tools`` binding), else its class name."""
+    bound = getattr(model, "bound", model)
+    for attr in ("model_name", "model"):
+        value = getattr(bound, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return type(bound).__name__
 
 
 @dataclass
@@ -63,11 +68,7 @@ class RoleRuntime:
     @property
     def model_name(self) -> str:
         """The model's name for traces and spans."""
-        for attr in ("model_name", "model"):
-            value = getattr(self.model, attr, None)
-            if isinstance(value, str) and value:
-                return value
-        return type(self.model).__name__
+        return model_name(self.model)
 
     @property
     def native_schema(self) -> bool:
@@ -231,10 +232,7 @@ def _estimate_tokens(messages: Sequence[BaseMessage]) -> int:
 
 
 def _secrets(runtime: RoleRuntime) -> list[str]:
-    from oyster_agents.telemetry._redact import url_secrets
-
-    key = runtime.config.api_key
-    return ([key.get_secret_value()] if key and key.get_secret_value() else []) + url_secrets(runtime.config.base_url)
+    return credentials(runtime.config.api_key, runtime.config.base_url)
 
 
 def _chainable(exc: BaseException | None, runtime: RoleRuntime) -> BaseException | None:

@@ -19,6 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ValidationError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
+from oyster_agents._records import describe_errors
 from oyster_agents.backends._json import extract_json
 from oyster_agents.backends.calls import RoleRuntime, call_model
 from oyster_agents.errors import MalformedOutputError
@@ -182,9 +183,5 @@ def _fits(schema: type[BaseModel], value: dict[str, Any]) -> bool:
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        parts = []
-        for err in exc.errors()[:5]:
-            loc = ".".join(str(p) for p in err["loc"]) or "(object)"
-            parts.append(f"{loc}: {err['msg']}")
-        return "; ".join(parts)
+        return describe_errors(exc, limit=5, root="(object)")
     return str(exc)[:300]

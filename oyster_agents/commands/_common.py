@@ -12,13 +12,16 @@ from oyster_agents.errors import InputError
 def add_config_options(parser: argparse.ArgumentParser) -> None:
     """``--config``, ``--backend``, ``--model``, ``--base-url``, ``--set`` and loop flags."""
     group = parser.add_argument_group("configuration")
-    group.add_argument("--config", metavar="FILE", help="YAML or JSON config file (see README)")
-    group.add_argument("--backend", choices=["hf", "openai"], help="backend for every role without its own entry")
-    group.add_argument("--model", help="model for the default role: a local folder, 'default', or a served name")
-    group.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1")
+    add_model_options(
+        group,
+        config="YAML or JSON config file (see README)",
+        backend="backend for every role without its own entry",
+        model="model for the default role: a local folder, 'default', or a served name",
+        max_tokens="max new tokens per call (default role), at least 1",
+        overrides="override any setting, e.g. --set game.beta=3 --set roles.safety_critic.model=judge",
+    )
     group.add_argument("--max-steps", type=int, metavar="N", help="Lingo-BP step budget")
     group.add_argument("--candidates", type=int, metavar="K", help="number of candidate strategies")
-    group.add_argument("--max-tokens", type=int, metavar="N", help="max new tokens per call (default role), at least 1")
     # dest differs from the flag: "profile" elsewhere means a user profile (batch rows, export --profile).
     group.add_argument("--profile", dest="settings_profile", metavar="NAME",
                        help="a settings preset, e.g. cpu-quick (see README)")
@@ -26,10 +29,19 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         "--trace", choices=["otlp", "console"],
         help="trace the run with OpenTelemetry: OTLP (OTEL_EXPORTER_OTLP_* settings) or a span tree on stderr",
     )
-    group.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE",
-        help="override any setting, e.g. --set game.beta=3 --set roles.safety_critic.model=judge",
-    )
+
+
+def add_model_options(
+    group: argparse._ArgumentGroup, *, config: str, backend: str, model: str, max_tokens: str, overrides: str
+) -> None:
+    """The flags :func:`config_from_args` reads for the default role's model, each with its help text:
+    ``--config``, ``--backend``, ``--model``, ``--base-url``, ``--max-tokens`` and ``--set``."""
+    group.add_argument("--config", metavar="FILE", help=config)
+    group.add_argument("--backend", choices=["hf", "openai"], help=backend)
+    group.add_argument("--model", help=model)
+    group.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1")
+    group.add_argument("--max-tokens", type=int, metavar="N", help=max_tokens)
+    group.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=overrides)
 
 
 def config_from_args(args: argparse.Namespace) -> Any:

@@ -12,17 +12,17 @@ import sys
 from oyster_agents.commands._common import add_config_options, config_from_args
 
 
+HELP = "run many queries (JSONL) concurrently into a resumable JSONL of traces"
+DESCRIPTION = (
+    "Each input line is a JSON object with 'query' and optionally 'id', 'history' and 'profile'. "
+    "Every finished query is appended to OUT at once; rerunning with the same OUT skips the ids it "
+    "holds, so an interrupted or killed run resumes where it stopped."
+)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``batch``."""
-    parser = sub.add_parser(
-        "batch",
-        help="run many queries (JSONL) concurrently into a resumable JSONL of traces",
-        description=(
-            "Each input line is a JSON object with 'query' and optionally 'id', 'history' and 'profile'. "
-            "Every finished query is appended to OUT at once; rerunning with the same OUT skips the ids it "
-            "holds, so an interrupted or killed run resumes where it stopped."
-        ),
-    )
+    parser = sub.add_parser("batch", help=HELP, description=DESCRIPTION)
     parser.add_argument("input", metavar="IN.jsonl", help="queries, one JSON object per line")
     parser.add_argument("--out", required=True, metavar="OUT.jsonl", help="traces and error records, one per line")
     parser.add_argument("--concurrency", type=_positive, default=8, metavar="N",
@@ -48,6 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the batch (locally or on Ray), print a summary, return the exit code."""
     from oyster_agents.runner.batch import exit_code, run_batch
+    from oyster_agents.runner.options import BatchOptions
     from oyster_agents.telemetry import configure_from_config
 
     config = config_from_args(args)
@@ -55,8 +56,7 @@ def run(args: argparse.Namespace) -> int:
     def notify(message: str) -> None:
         print(f"oyster batch: {message}", file=sys.stderr, flush=True)
 
-    common = dict(
-        config=config,
+    options = BatchOptions.build(
         concurrency=args.concurrency,
         progress=not args.no_progress,
         retry_errors=args.retry_errors,
@@ -66,13 +66,15 @@ def run(args: argparse.Namespace) -> int:
         notify=notify,
     )
     if args.ray:
-        from oyster_agents.distributed import run_batch_ray
+        from oyster_agents.runner.ray import run_batch_ray
 
-        summary = run_batch_ray(args.input, args.out, address=args.ray_address, workers=args.workers, **common)
+        summary = run_batch_ray(
+            args.input, args.out, config=config, address=args.ray_address, workers=args.workers, options=options
+        )
     else:
         tracing = configure_from_config(config.telemetry)
         try:
-            summary = run_batch(args.input, args.out, **common)
+            summary = run_batch(args.input, args.out, config=config, options=options)
         finally:
             if tracing is not None:
                 tracing.shutdown()

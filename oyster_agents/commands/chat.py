@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
         folder = default_model_path()
     elif (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file():
-        from oyster_agents.distill.export import merge_adapter
+        from oyster_agents.distill.merge import merge_adapter
 
         workspace = tempfile.TemporaryDirectory(prefix="oyster-chat-")
         folder = Path(workspace.name) / "merged"

@@ -6,34 +6,41 @@ import argparse
 from typing import Any
 
 
+# Flags that set the DistillConfig field named by their dest; a flag left out keeps the --config file's value.
+_SETTINGS: list[tuple[str, str, dict[str, Any]]] = [
+    ("--data", "data_dir", {"metavar": "DIR", "help": "dataset folder written by `oyster export`"}),
+    ("--base", "base_model", {"metavar": "MODEL_DIR", "help": "local base model folder, or 'default' (embedded "
+                              "SmolLM2-135M-Instruct; used when neither this nor --config sets one)"}),
+    ("--out", "output_dir", {"metavar": "DIR", "help": "run folder: checkpoints/, adapter/, merged/"}),
+    ("--export", "export", {"choices": ["adapter", "merged", "both"], "help": "what to write (default both)"}),
+    ("--max-steps", "max_steps", {"type": int, "metavar": "N", "help": "stop after N optimizer steps"}),
+    ("--epochs", "epochs", {"type": float, "metavar": "E", "help": "epochs over the data (default 1)"}),
+    ("--lr", "learning_rate", {"type": float, "metavar": "LR", "help": "learning rate (default: 2e-4 sft, 5e-5 orpo/dpo)"}),
+    ("--batch-size", "batch_size", {"type": int, "metavar": "B", "help": "per-device batch size"}),
+    ("--grad-accum", "grad_accum", {"type": int, "metavar": "K", "help": "gradient accumulation steps"}),
+    ("--max-length", "max_length", {"type": int, "metavar": "T", "help": "longest tokenized row"}),
+    ("--packing", "packing", {"action": "store_true", "default": None, "help": "sft: pack rows into full sequences"}),
+    ("--beta", "beta", {"type": float, "help": "ORPO λ / DPO β"}),
+    ("--seed", "seed", {"type": int, "help": "training seed"}),
+    ("--device", "device", {"choices": ["auto", "cpu", "cuda"], "help": "where to train (default auto)"}),
+    ("--logging-steps", "logging_steps", {"type": int, "metavar": "N", "help": "log every N steps"}),
+    ("--save-steps", "save_steps", {"type": int, "metavar": "N", "help": "checkpoint every N steps"}),
+    ("--merge-dtype", "merge_dtype", {"choices": ["auto", "float32", "bfloat16", "float16"],
+                                      "help": "dtype of the merged weights"}),
+]
+HELP = "train a LoRA student on an exported dataset (SFT, ORPO or DPO) and export it"
+DESCRIPTION = ("Flags override the --config file. Run it under `accelerate launch -m oyster_agents.cli distill ...` "
+                "for several GPUs.")
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``distill``."""
-    parser = sub.add_parser(
-        "distill",
-        help="train a LoRA student on an exported dataset (SFT, ORPO or DPO) and export it",
-        description="Flags override the --config file. Run it under `accelerate launch -m oyster_agents.cli distill ...` "
-        "for several GPUs.",
-    )
+    parser = sub.add_parser("distill", help=HELP, description=DESCRIPTION)
     parser.add_argument("method", choices=["sft", "orpo", "dpo"], help="sft on chat rows; orpo or dpo on preference rows")
-    parser.add_argument("--data", metavar="DIR", help="dataset folder written by `oyster export`")
-    parser.add_argument("--base", metavar="MODEL_DIR", help="local base model folder, or 'default' (embedded SmolLM2-135M-Instruct; used when neither this nor --config sets one)")
-    parser.add_argument("--out", metavar="DIR", help="run folder: checkpoints/, adapter/, merged/")
     parser.add_argument("--config", metavar="FILE", help="YAML or JSON DistillConfig (see docs/distillation.md)")
-    parser.add_argument("--export", choices=["adapter", "merged", "both"], help="what to write (default both)")
-    parser.add_argument("--max-steps", type=int, metavar="N", help="stop after N optimizer steps")
-    parser.add_argument("--epochs", type=float, metavar="E", help="epochs over the data (default 1)")
-    parser.add_argument("--lr", type=float, metavar="LR", help="learning rate (default: 2e-4 sft, 5e-5 orpo/dpo)")
-    parser.add_argument("--batch-size", type=int, metavar="B", help="per-device batch size")
-    parser.add_argument("--grad-accum", type=int, metavar="K", help="gradient accumulation steps")
-    parser.add_argument("--max-length", type=int, metavar="T", help="longest tokenized row")
-    parser.add_argument("--packing", action="store_true", default=None, help="sft: pack rows into full sequences")
+    for flag, field, spec in _SETTINGS:
+        parser.add_argument(flag, dest=field, **spec)
     parser.add_argument("--lora-r", type=int, metavar="R", help="LoRA rank")
-    parser.add_argument("--beta", type=float, help="ORPO λ / DPO β")
-    parser.add_argument("--seed", type=int, help="training seed")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to train (default auto)")
-    parser.add_argument("--logging-steps", type=int, metavar="N", help="log every N steps")
-    parser.add_argument("--save-steps", type=int, metavar="N", help="checkpoint every N steps")
-    parser.add_argument("--merge-dtype", choices=["auto", "float32", "bfloat16", "float16"], help="dtype of the merged weights")
     parser.add_argument("--no-resume", action="store_true", help="start over instead of resuming from the last checkpoint")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(handler=run)
@@ -46,27 +53,8 @@ def run(args: argparse.Namespace) -> int:
     from oyster_agents.distill.config import DistillConfig
     from oyster_agents.distill.train import train
 
-    overrides: dict[str, Any] = {
-        "method": args.method,
-        "data_dir": args.data,
-        "base_model": args.base,
-        "output_dir": args.out,
-        "export": args.export,
-        "max_steps": args.max_steps,
-        "epochs": args.epochs,
-        "learning_rate": args.lr,
-        "batch_size": args.batch_size,
-        "grad_accum": args.grad_accum,
-        "max_length": args.max_length,
-        "packing": args.packing,
-        "beta": args.beta,
-        "seed": args.seed,
-        "device": args.device,
-        "logging_steps": args.logging_steps,
-        "save_steps": args.save_steps,
-        "merge_dtype": args.merge_dtype,
-        "resume": False if args.no_resume else None,
-    }
+    overrides: dict[str, Any] = {field: getattr(args, field) for _, field, _ in _SETTINGS}
+    overrides.update(method=args.method, resume=False if args.no_resume else None)
     config = DistillConfig.load(args.config, defaults={"base_model": "default"}, **overrides)
     if args.lora_r is not None:
         config = config.model_copy(update={"lora": config.lora.model_copy(update={"r": args.lora_r})})

@@ -14,16 +14,16 @@ from oyster_agents.commands._common import add_config_options, config_from_args
 SUITES = ("constructive", "xstest", "strata-sword", "gsm8k", "all")
 
 
+HELP = "evaluate the graph or models: constructive score, over-refusal, jailbreak robustness, GSM8K"
+DESCRIPTION = (
+    "Answer every item with each target, judge the answers, and write OUT/items.jsonl (one row per item; "
+    "a rerun resumes), OUT/report.md, OUT/report.html, OUT/summary.json and OUT/plots/."
+)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``eval``."""
-    parser = sub.add_parser(
-        "eval",
-        help="evaluate the graph or models: constructive score, over-refusal, jailbreak robustness, GSM8K",
-        description=(
-            "Answer every item with each target, judge the answers, and write OUT/items.jsonl (one row per item; "
-            "a rerun resumes), OUT/report.md, OUT/report.html, OUT/summary.json and OUT/plots/."
-        ),
-    )
+    parser = sub.add_parser("eval", help=HELP, description=DESCRIPTION)
     parser.add_argument("suite", choices=SUITES,
                         help="which benchmark; 'all' runs constructive, xstest and strata-sword (--data: a folder)")
     parser.add_argument("--data", metavar="PATH",
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from oyster_agents.eval.loaders import load_constructive, load_suite, select, suite_files
     from oyster_agents.eval.records import Suite
     from oyster_agents.eval.rules import load_rules
-    from oyster_agents.eval.runner import run_eval
+    from oyster_agents.eval.run import run_eval
     from oyster_agents.eval.targets import parse_target
     from oyster_agents.telemetry import configure_from_config
 

@@ -13,17 +13,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from oyster_agents.commands._common import add_model_options, config_from_args
+
+HELP = "write SFT or preference datasets from run traces"
+DESCRIPTION = ("Turn trace files (JSON Lines from `oyster batch`, or JSON from `oyster run --json`) into a "
+               "dataset folder that `datasets.load_dataset(DIR)` reads and TRL trains on as it is.")
 EVAL_DATA_ENV = "OYSTER_EVAL_DATA"
+# Flags whose dest is the DatasetOptions field they set, as they are.
+_OPTION_FLAGS = (
+    "reasoning", "reasoning_from", "min_safety", "min_constructive", "system_prompt", "profile", "allow_fallbacks",
+    "max_pairs", "min_margin", "dedupe", "eval_fraction", "seed", "render_with", "chat_template", "drop_contaminated",
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``export``."""
-    parser = sub.add_parser(
-        "export",
-        help="write SFT or preference datasets from run traces",
-        description="Turn trace files (JSON Lines from `oyster batch`, or JSON from `oyster run --json`) into a "
-        "dataset folder that `datasets.load_dataset(DIR)` reads and TRL trains on as it is.",
-    )
+    parser = sub.add_parser("export", help=HELP, description=DESCRIPTION)
     parser.add_argument("kind", choices=["sft", "preference"], help="chat rows (sft) or prompt/chosen/rejected pairs")
     parser.add_argument("traces", nargs="+", metavar="TRACES", help="trace files (.jsonl, .json, .gz), folders of them, or - for stdin")
     parser.add_argument("--out", required=True, metavar="DIR", help="dataset folder to write")
@@ -39,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                       help="keep rule text in targets (by default sentences that reproduce the policy are removed)")
     rows.add_argument("--min-safety", type=float, default=1.0, metavar="S", help="lowest safety score of a trained answer (default 1.0)")
     rows.add_argument("--min-constructive", type=float, metavar="C", help="lowest constructive score of a trained answer")
-    rows.add_argument("--system", metavar="TEXT", help="system prompt put before every conversation")
+    rows.add_argument("--system", dest="system_prompt", metavar="TEXT", help="system prompt put before every conversation")
     rows.add_argument("--no-history", action="store_true", help="leave earlier turns of multi-turn traces out")
     rows.add_argument("--allow-fallbacks", action="store_true", help="also use traces whose answer or judgments were fallback values")
     rows.add_argument("--max-pairs", type=int, default=4, metavar="N", help="preference: most pairs per trace (default 4)")
@@ -61,13 +66,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                       "the packaged constructive set is always checked")
     data.add_argument("--drop-contaminated", action="store_true",
                       help="drop rows whose query is an evaluation prompt (default: refuse to export)")
-    model = parser.add_argument_group("reasoning writer (--reasoning-from model)")
-    model.add_argument("--config", metavar="FILE", help="YAML or JSON config: the responder role's model writes the reasoning")
-    model.add_argument("--backend", choices=["hf", "openai"], help="backend of the writer model")
-    model.add_argument("--model", help="writer model: a local folder, 'default', or a served name")
-    model.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1")
-    model.add_argument("--max-tokens", type=int, metavar="N", help="max new tokens per written reasoning")
-    model.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any setting of the config")
+    add_model_options(
+        parser.add_argument_group("reasoning writer (--reasoning-from model)"),
+        config="YAML or JSON config: the responder role's model writes the reasoning",
+        backend="backend of the writer model",
+        model="writer model: a local folder, 'default', or a served name",
+        max_tokens="max new tokens per written reasoning",
+        overrides="override any setting of the config",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
     parser.set_defaults(max_steps=None, candidates=None, trace=None)
     parser.set_defaults(handler=run)
@@ -90,29 +96,16 @@ def run(args: argparse.Namespace) -> int:
     mix = [MixSource.parse(spec) for spec in args.mix]
     try:
         options = DatasetOptions(
-            reasoning=args.reasoning,
-            reasoning_from=args.reasoning_from,
-            min_safety=args.min_safety,
-            min_constructive=args.min_constructive,
-            system_prompt=args.system,
+            **{name: getattr(args, name) for name in _OPTION_FLAGS},
             include_history=not args.no_history,
-            profile=args.profile,
             leak_check=not args.no_leak_check,
-            allow_fallbacks=args.allow_fallbacks,
-            max_pairs=args.max_pairs,
-            min_margin=args.min_margin,
-            dedupe=args.dedupe,
-            eval_fraction=args.eval_fraction,
-            seed=args.seed,
-            render_with=args.render_with,
-            chat_template=args.chat_template,
             mix=mix,
-            drop_contaminated=args.drop_contaminated,
         )
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid export options: {problems}") from exc
-    config = _config(args)
+        from oyster_agents._records import describe_errors
+
+        raise ConfigError(f"invalid export options: {describe_errors(exc, root='')}") from exc
+    config = config_from_args(args)
     writer, writer_model = None, None
     if options.reasoning_from == "model" and options.reasoning == "think":
         writer, writer_model = _writer(config)
@@ -143,12 +136,6 @@ def run(args: argparse.Namespace) -> int:
         + (f"; {len(report.problems)} records skipped" if report.problems else "")
     )
     return 0
-
-
-def _config(args: argparse.Namespace) -> Any:
-    from oyster_agents.commands._common import config_from_args
-
-    return config_from_args(args)
 
 
 def _writer(config: Any) -> tuple[Any, str]:
@@ -201,21 +188,14 @@ def eval_prompts(folder: str | None) -> tuple[list[Any], dict[str, str]]:
 
 
 def _gsm8k_questions(file: Path) -> list[Any]:
-    from oyster_agents import _safe_load
+    from oyster_agents._records import read_objects
     from oyster_agents.distill.contamination import EvalPrompt
     from oyster_agents.errors import InputError
 
     prompts = []
-    try:
-        text = _safe_load.decode_utf8(file.read_bytes())
-    except (OSError, _safe_load.ReadError) as exc:
-        raise InputError(f"cannot read {file}: {exc}") from None
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            question = _safe_load.loads_json(line)["question"]
-        except (_safe_load.ReadError, KeyError, TypeError) as exc:
-            raise InputError(f"{file}:{number}: expected a JSON object with a 'question' ({exc})") from None
+    for number, row in read_objects(file, expected="a JSON object with a 'question'"):
+        question = row.get("question")
+        if not isinstance(question, str):
+            raise InputError(f"{file}:{number}: expected a JSON object with a 'question'; got {sorted(row)}")
         prompts.append(EvalPrompt(suite="gsm8k-test", id=f"gsm8k-test-{number}", text=question))
     return prompts

@@ -26,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate input, build the graph, run it, print the answer or the trace."""
-    from oyster_agents.graphs.constructive import build_graph, recursion_limit, validate_query
+    from oyster_agents.graphs.constructive import build_graph, recursion_limit
+    from oyster_agents.schemas.query import validate_query
     from oyster_agents.telemetry import configure_from_config
 
     config = config_from_args(args)
@@ -107,21 +108,18 @@ def read_history(path: str, max_chars: int) -> list:
     Raises:
         InputError: unreadable, not UTF-8, not JSON within the limits, or not a list of turns.
     """
-    from pathlib import Path
-
-    from oyster_agents._safe_load import MAX_RECORD_BYTES, ReadError, loads_json
+    from oyster_agents import _safe_load
+    from oyster_agents._records import TooLargeError, read_text
     from oyster_agents.errors import InputError
-    from oyster_agents.graphs.constructive import validate_history
+    from oyster_agents.schemas.query import validate_history
 
     try:
-        file = Path(path)
-        size = file.stat().st_size
-        if size > MAX_RECORD_BYTES:
-            raise InputError(f"history file {path} is {size:,} bytes, over the limit of {MAX_RECORD_BYTES:,}")
-        value = loads_json(file.read_bytes())
+        value = _safe_load.loads_json(read_text(path, max_bytes=_safe_load.MAX_RECORD_BYTES))
     except OSError as exc:
         raise InputError(f"cannot read history file {path}: {exc.strerror}") from None
-    except ReadError as exc:
+    except TooLargeError as exc:
+        raise InputError(f"history file {path} is {exc.message}") from None
+    except _safe_load.ReadError as exc:
         raise InputError(f"history file {path}: {exc.message}") from None
     try:
         return validate_history(value, max_chars)

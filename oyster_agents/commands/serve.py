@@ -8,19 +8,19 @@ import os
 from oyster_agents.commands._common import add_config_options, config_from_args
 
 
+HELP = "serve the guarded model as an OpenAI-compatible API (POST /v1/chat/completions)"
+DESCRIPTION = (
+    "Point any OpenAI client's base URL at http://HOST:PORT/v1. Benign turns go straight to the "
+    "responder model of the config; risky turns are answered by the constructive-safety graph. "
+    "Set OYSTER_API_KEYS=key1,key2 to require 'Authorization: Bearer <key>'. "
+    "Each reply carries the trace id in the x-oyster-trace-id header. On SIGINT or SIGTERM the server "
+    "stops accepting requests and finishes those in flight (--shutdown-timeout) before it exits."
+)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``serve``."""
-    parser = sub.add_parser(
-        "serve",
-        help="serve the guarded model as an OpenAI-compatible API (POST /v1/chat/completions)",
-        description=(
-            "Point any OpenAI client's base URL at http://HOST:PORT/v1. Benign turns go straight to the "
-            "responder model of the config; risky turns are answered by the constructive-safety graph. "
-            "Set OYSTER_API_KEYS=key1,key2 to require 'Authorization: Bearer <key>'. "
-            "Each reply carries the trace id in the x-oyster-trace-id header. On SIGINT or SIGTERM the server "
-            "stops accepting requests and finishes those in flight (--shutdown-timeout) before it exits."
-        ),
-    )
+    parser = sub.add_parser("serve", help=HELP, description=DESCRIPTION)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--model-name", default="oyster", help="model id clients see (default 'oyster')")

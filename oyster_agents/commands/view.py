@@ -6,16 +6,16 @@ import argparse
 import sys
 
 
+HELP = "browse traces: a page per query with its assessment, game, iterates and cost"
+DESCRIPTION = (
+    "TRACES: trace files (oyster run --json), batch outputs (oyster batch), eval output folders or "
+    "their items.jsonl. Serves the pages on localhost until interrupted, or writes them with --out."
+)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``view``."""
-    parser = sub.add_parser(
-        "view",
-        help="browse traces: a page per query with its assessment, game, iterates and cost",
-        description=(
-            "TRACES: trace files (oyster run --json), batch outputs (oyster batch), eval output folders or "
-            "their items.jsonl. Serves the pages on localhost until interrupted, or writes them with --out."
-        ),
-    )
+    parser = sub.add_parser("view", help=HELP, description=DESCRIPTION)
     parser.add_argument("traces", nargs="+", metavar="TRACES", help="files or folders to show")
     parser.add_argument("--out", metavar="DIR", help="write a static site into DIR instead of serving")
     parser.add_argument("--port", type=int, default=8765, metavar="N", help="port to serve on (0: any free); default 8765")

@@ -11,34 +11,30 @@ Example:
 
 from __future__ import annotations
 
+from oyster_agents._moved import moved_names
 from oyster_agents.distill.config import DistillConfig, LoraSettings
-from oyster_agents.distill.contamination import ContaminationIndex, EvalPrompt
+from oyster_agents.distill.contamination import EvalPrompt
 from oyster_agents.distill.dataset import DatasetOptions, ExportReport, export_dataset
-from oyster_agents.distill.export import ParityError, ParityReport, merge_adapter
-from oyster_agents.distill.leaks import LeakCheck, LeakSettings
+from oyster_agents.distill.leaks import LeakSettings
+from oyster_agents.distill.merge import ParityError, ParityReport, merge_adapter
 from oyster_agents.distill.mix import MixSource
-from oyster_agents.distill.rows import RowOptions, TargetBuilder, preference_rows, sft_rows
+from oyster_agents.distill.rows import RowOptions, preference_rows, sft_rows
 from oyster_agents.distill.tiny import make_tiny_model
-from oyster_agents.distill.traces import LoadedTrace, TraceProblem, read_traces
+from oyster_agents.distill.traces import read_traces
 from oyster_agents.distill.train import DistillResult, train
 
 __all__ = [
-    "ContaminationIndex",
     "DatasetOptions",
     "DistillConfig",
     "DistillResult",
     "EvalPrompt",
     "ExportReport",
-    "LeakCheck",
     "LeakSettings",
-    "LoadedTrace",
     "LoraSettings",
     "MixSource",
     "ParityError",
     "ParityReport",
     "RowOptions",
-    "TargetBuilder",
-    "TraceProblem",
     "export_dataset",
     "make_tiny_model",
     "merge_adapter",
@@ -47,3 +43,15 @@ __all__ = [
     "sft_rows",
     "train",
 ]
+
+# Deprecated: machinery the package uses internally is imported from its own module.
+__getattr__ = moved_names(
+    __name__,
+    {
+        "ContaminationIndex": "oyster_agents.distill.contamination",
+        "LeakCheck": "oyster_agents.distill.leaks",
+        "LoadedTrace": "oyster_agents.distill.traces",
+        "TargetBuilder": "oyster_agents.distill.assistant",
+        "TraceProblem": "oyster_agents.distill.traces",
+    },
+)

@@ -25,7 +25,7 @@ def chatml_training_template(default_system: str = "") -> str:
     Args:
         default_system: text of the system turn added when a conversation has none ("" for none).
     """
-    body = resources.files("oyster_agents").joinpath("prompts/distill_chatml.j2").read_text(encoding="utf-8")
+    body = resources.files("oyster_agents.distill.templates").joinpath("chatml.j2").read_text(encoding="utf-8")
     return "{%- set default_system = " + json.dumps(default_system) + " %}\n" + body
 
 

@@ -149,31 +149,19 @@ class DistillConfig(BaseModel):
         """
         data: dict[str, Any] = dict(defaults or {})
         if path:
-            import yaml
+            from oyster_agents._records import read_document
 
-            import oyster_agents._safe_load as _safe_load
-
-            try:
-                file = Path(path)
-                if file.stat().st_size > _safe_load.MAX_CONFIG_BYTES:
-                    raise ConfigError(f"distill config {path} is over the limit of {_safe_load.MAX_CONFIG_BYTES:,} bytes")
-                loaded = _safe_load.load_yaml(_safe_load.decode_utf8(file.read_bytes())) or {}
-            except OSError as exc:
-                raise ConfigError(f"cannot read distill config {path}: {exc.strerror}") from None
-            except _safe_load.ReadError as exc:
-                line = f":{exc.line}" if exc.line else ""
-                raise ConfigError(f"distill config {path}{line}: {exc.message}") from None
-            except yaml.YAMLError as exc:
-                raise ConfigError(f"cannot read distill config {path}: {exc}") from None
-            if not isinstance(loaded, dict):
+            _, loaded = read_document(path, what="distill config", error=ConfigError)
+            if not isinstance(loaded or {}, dict):
                 raise ConfigError(f"distill config {path} must be a mapping of settings")
-            data.update(loaded)
+            data.update(loaded or {})
         data.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
-            raise ConfigError(f"invalid distill config: {problems}") from exc
+            from oyster_agents._records import describe_errors
+
+            raise ConfigError(f"invalid distill config: {describe_errors(exc, root='config')}") from exc
 
     # ---- derived values -------------------------------------------------------------------------
     @property
@@ -258,9 +246,7 @@ class DistillConfig(BaseModel):
             kwargs["eval_strategy"] = "no"
         if self.method == "sft":
             kwargs.update(packing=self.packing, assistant_only_loss=self.assistant_only_loss and conversational)
-        elif self.method == "dpo":
-            kwargs["beta"] = self.beta
-        else:
+        else:  # ORPO's λ and DPO's β are both TRL's ``beta``
             kwargs["beta"] = self.beta
         kwargs.update(self.trl_args)
         return kwargs

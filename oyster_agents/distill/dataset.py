@@ -12,30 +12,24 @@ from __future__ import annotations
 
 import json
 import os
-import random
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-import oyster_agents._safe_load as _safe_load
+from oyster_agents._moved import moved_names
+from oyster_agents._records import read_objects
+from oyster_agents.distill.assistant import ReasoningWriter, TargetBuilder
 from oyster_agents.distill.contamination import ContaminationIndex, EvalPrompt, Match
 from oyster_agents.distill.mix import MixSource, mix_rows, rows_needed
-from oyster_agents.distill.rows import (
-    ReasoningWriter,
-    RowOptions,
-    RowStats,
-    TargetBuilder,
-    preference_rows,
-    sft_rows,
-)
+from oyster_agents.distill.render import render_rows
+from oyster_agents.distill.rows import RowOptions, RowStats, preference_rows, sft_rows
+from oyster_agents.distill.split import DatasetKind, DedupeMode, dedupe_rows, query_of, split_rows
 from oyster_agents.distill.traces import LoadedTrace, TraceProblem, read_traces
 from oyster_agents.errors import ConfigError, InputError
 
-DatasetKind = Literal["sft", "preference"]
-DedupeMode = Literal["exact", "prompt", "none"]
 MANIFEST = "manifest.json"
 CARD = "README.md"
 FORMAT = "oyster-distill-dataset/2"
@@ -234,13 +228,6 @@ def export_dataset(
     return report
 
 
-def query_of(row: dict[str, Any], kind: DatasetKind) -> str:
-    """The user query a conversational row answers (its last user turn)."""
-    prompt = row["messages"][:-1] if kind == "sft" else row["prompt"]
-    users = [m["content"] for m in prompt if m.get("role") == "user"]
-    return users[-1] if users else ""
-
-
 def _check_contamination(
     rows: list[dict[str, Any]], kind: DatasetKind, index: ContaminationIndex, report: ContaminationReport, drop: bool
 ) -> list[dict[str, Any]]:
@@ -303,127 +290,7 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
     Raises:
         InputError: a line that is not a JSON object (or not UTF-8, too deep, too long), with its number.
     """
-    rows = []
-    try:
-        handle = open(path, "rb")
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    with handle:
-        for line in _safe_load.iter_lines(handle):
-            if line.data is not None and not line.data.strip():
-                continue
-            try:
-                row = _safe_load.parse_line(line)
-            except _safe_load.ReadError as exc:
-                raise InputError(f"{path}:{line.number}: {exc.message}") from None
-            if not isinstance(row, dict):
-                raise InputError(f"{path}:{line.number}: the row is not a JSON object but a {type(row).__name__}; "
-                                 "write the dataset with `oyster export`")
-            rows.append(row)
-    return rows
-
-
-# ---- steps -------------------------------------------------------------------------------------------
-def prompt_key(row: dict[str, Any], kind: DatasetKind) -> str:
-    """A stable key of the row's prompt (everything before the trained answer)."""
-    prompt = row["messages"][:-1] if kind == "sft" else row["prompt"]
-    return json.dumps(prompt, sort_keys=True, ensure_ascii=False)
-
-
-def dedupe_rows(rows: list[dict[str, Any]], kind: DatasetKind, mode: DedupeMode) -> list[dict[str, Any]]:
-    """Drop repeated rows (``exact``) or keep one trace per prompt, the best-scored (``prompt``)."""
-    if mode == "none":
-        return list(rows)
-    if mode == "exact":
-        seen: set[str] = set()
-        out = []
-        for row in rows:
-            key = json.dumps({k: v for k, v in row.items() if k != "lineage"}, sort_keys=True, ensure_ascii=False)
-            if key not in seen:
-                seen.add(key)
-                out.append(row)
-        return out
-    best_source: dict[str, tuple[tuple[float, float], str]] = {}
-    for row in rows:
-        key, score = prompt_key(row, kind), _score(row, kind)
-        if key not in best_source or score > best_source[key][0]:
-            best_source[key] = (score, row["lineage"]["source"])
-    kept = [row for row in rows if row["lineage"]["source"] == best_source[prompt_key(row, kind)][1]]
-    return dedupe_rows(kept, kind, "exact")
-
-
-def split_rows(
-    rows: list[dict[str, Any]], kind: DatasetKind, eval_fraction: float, seed: int
-) -> dict[str, list[dict[str, Any]]]:
-    """Hold out a seeded share of prompts (never the same prompt on both sides); rows keep their order."""
-    keys = sorted({prompt_key(row, kind) for row in rows})
-    n_test = 0
-    if eval_fraction > 0 and len(keys) >= 2:
-        n_test = min(len(keys) - 1, max(1, round(len(keys) * eval_fraction)))
-    random.Random(seed).shuffle(keys)
-    held_out = set(keys[:n_test])
-    return {
-        "train": [row for row in rows if prompt_key(row, kind) not in held_out],
-        "test": [row for row in rows if prompt_key(row, kind) in held_out],
-    }
-
-
-def render_rows(
-    rows: list[dict[str, Any]], kind: DatasetKind, tokenizer_dir: str, chat_template: str | None = None
-) -> list[dict[str, Any]]:
-    """Render conversational rows to text with a tokenizer's chat template (prompt ends with the generation prompt)."""
-    try:
-        from transformers import AutoTokenizer
-
-        tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, local_files_only=True)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot load a tokenizer from {tokenizer_dir}: {exc}") from exc
-    if chat_template:
-        tokenizer.chat_template = Path(chat_template).read_text(encoding="utf-8")
-    if not tokenizer.chat_template:
-        raise ConfigError(f"the tokenizer in {tokenizer_dir} has no chat template; pass --chat-template FILE")
-    out = []
-    for row in rows:
-        if kind == "sft":
-            prompt = _render_prompt(tokenizer, row["messages"][:-1])
-            completion = _render_completion(tokenizer, row["messages"][:-1], row["messages"][-1:], prompt)
-            out.append({"prompt": prompt, "completion": completion, "lineage": row["lineage"]})
-        else:
-            prompt = _render_prompt(tokenizer, row["prompt"])
-            out.append({
-                "prompt": prompt,
-                "chosen": _render_completion(tokenizer, row["prompt"], row["chosen"], prompt),
-                "rejected": _render_completion(tokenizer, row["prompt"], row["rejected"], prompt),
-                "rejected_reason": row.get("rejected_reason", ""),
-                "lineage": row["lineage"],
-            })
-    return out
-
-
-def _render_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-
-
-def _render_completion(tokenizer: Any, prompt_msgs: list[dict[str, str]], answer: list[dict[str, str]], prompt: str) -> str:
-    full = tokenizer.apply_chat_template(prompt_msgs + answer, tokenize=False)
-    if not full.startswith(prompt):
-        raise ConfigError(
-            "the chat template renders the prompt differently once the answer is added, so rows cannot be split "
-            "into prompt and completion; pass a prefix-preserving template with --chat-template"
-        )
-    completion = full[len(prompt):]
-    eos = tokenizer.eos_token or ""
-    # TRL appends the end-of-sequence token when a completion does not end with it; keep it last to avoid two.
-    if eos and completion.rstrip().endswith(eos):
-        completion = completion.rstrip()
-    return completion
-
-
-def _score(row: dict[str, Any], kind: DatasetKind) -> tuple[float, float]:
-    lineage = row["lineage"]
-    if kind == "sft":
-        return lineage["safety_score"], lineage["constructive_score"]
-    return lineage["chosen_safety"], lineage["chosen_constructive"]
+    return [row for _, row in read_objects(path, expected="a JSON object (a row written by `oyster export`)")]
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -434,3 +301,7 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+# Deprecated: the row steps live in ``distill.split`` and ``distill.render``.
+__getattr__ = moved_names(__name__, {"prompt_key": "oyster_agents.distill.split"})

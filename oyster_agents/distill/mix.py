@@ -129,23 +129,17 @@ def _question(record: dict[str, Any]) -> str:
 
 
 def _read(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    import oyster_agents._safe_load as _safe_load
+    from oyster_agents._records import read_objects
 
-    try:
-        text = _safe_load.decode_utf8(path.read_bytes())
-    except (OSError, _safe_load.ReadError) as exc:
-        raise InputError(f"--mix: cannot read {path}: {exc}") from None
+    shape = "{'question', 'answer'} or {'messages': [...]}"
     records = []
-    for number, raw in enumerate(text.split("\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = _safe_load.loads_json(raw)
-        except _safe_load.ReadError as exc:
-            raise InputError(f"--mix {path}:{number}: {exc.message}") from None
-        chat = isinstance(record, dict) and isinstance(record.get("messages"), list) and record["messages"]
-        qa = isinstance(record, dict) and isinstance(record.get("question"), str) and isinstance(record.get("answer"), str)
-        if not (chat or qa):
-            raise InputError(f"--mix {path}:{number}: expected {{'question', 'answer'}} or {{'messages': [...]}}")
-        records.append((number, record))
+    try:
+        for number, record in read_objects(path, expected=shape):
+            chat = isinstance(record.get("messages"), list) and record["messages"]
+            qa = isinstance(record.get("question"), str) and isinstance(record.get("answer"), str)
+            if not (chat or qa):
+                raise InputError(f"{path}:{number}: expected {shape}")
+            records.append((number, record))
+    except InputError as exc:
+        raise InputError(f"--mix {exc}") from None
     return records

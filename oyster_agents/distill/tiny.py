@@ -18,7 +18,8 @@ _CORPUS_FILES = ("taxonomy/default.yaml", "prompts/fallbacks.yaml")
 
 
 def tiny_corpus() -> list[str]:
-    """Training text for the tokenizer: the shipped policy, fallbacks and prompt files, line by line."""
+    """Training text for the tokenizer: the shipped policy, fallbacks, prompt and row template files, line
+    by line. Only as sample English for a test tokenizer: nothing here depends on what the text says."""
     root = resources.files("oyster_agents")
     texts = [root.joinpath(name).read_text(encoding="utf-8") for name in _CORPUS_FILES]
     prompts = root.joinpath("prompts")
@@ -27,6 +28,9 @@ def tiny_corpus() -> list[str]:
         for entry in sorted(prompts.iterdir(), key=lambda e: e.name)
         if entry.name.endswith((".md", ".j2"))
     ]
+    templates = root.joinpath("distill", "templates")
+    texts += [entry.read_text(encoding="utf-8") for entry in sorted(templates.iterdir(), key=lambda e: e.name)
+              if entry.name.endswith(".j2")]
     return [line for text in texts for line in text.splitlines() if line.strip()]
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-import oyster_agents._safe_load as _safe_load
+from oyster_agents._records import describe_errors, document_records
 from oyster_agents.schemas.trace import RunTrace
 
 
@@ -56,13 +56,16 @@ def read_traces(paths: Iterable[str | Path]) -> tuple[list[LoadedTrace], list[Tr
     for path in _expand(paths):
         source = str(path)
         try:
-            text = _read_text(path, source, problems)
+            data = _read_bytes(path)
         except (OSError, EOFError, gzip.BadGzipFile, ValueError) as exc:
             # ValueError: standard input closed, or a damaged gzip stream.
             problems.append(TraceProblem(source=source, line=0, reason=f"cannot read file: {exc}"))
             continue
-        for line, record in _records(text, source, problems):
-            loaded = _validate(record, source, line, problems)
+        for record in document_records(data):
+            if record.error is not None:
+                problems.append(TraceProblem(source=source, line=record.line, reason=record.error))
+                continue
+            loaded = _validate(record.value, source, record.line, problems)
             if loaded is not None:
                 traces.append(loaded)
     return traces, problems
@@ -77,61 +80,16 @@ def _expand(paths: Iterable[str | Path]) -> Iterator[str | Path]:
             yield path
 
 
-def _read_text(path: str | Path, source: str, problems: list[TraceProblem]) -> str:
-    """The file's text; lines that are not UTF-8 are reported and blanked, keeping line numbers."""
+def _read_bytes(path: str | Path) -> bytes:
     if str(path) == "-":
         stream = getattr(sys.stdin, "buffer", None)
         if stream is None:
             raise ValueError("standard input is closed")
-        data = stream.read()
-    elif str(path).endswith(".gz"):
+        return stream.read()
+    if str(path).endswith(".gz"):
         with gzip.open(path, "rb") as handle:
-            data = handle.read()
-    else:
-        data = Path(path).read_bytes()
-    try:
-        return _safe_load.strip_bom(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        lines = []
-        for number, raw in enumerate(data.split(b"\n"), start=1):
-            try:
-                lines.append(raw.decode("utf-8"))
-            except UnicodeDecodeError as exc:
-                problems.append(TraceProblem(source=source, line=number, reason=f"not UTF-8 text (byte {exc.start})"))
-                lines.append("")
-        return _safe_load.strip_bom("\n".join(lines))
-
-
-def _records(text: str, source: str, problems: list[TraceProblem]) -> Iterator[tuple[int, Any]]:
-    """(line number, decoded JSON value) for each record of a file."""
-    stripped = text.strip()
-    if not stripped:
-        return
-    if stripped[0] in "[{":
-        try:  # a whole-file document: one pretty-printed trace or a list of traces
-            whole = _safe_load.loads_json(stripped)
-        except _safe_load.ReadError:
-            whole = None
-        else:
-            first = text[: len(text) - len(text.lstrip())].count("\n") + 1
-            if isinstance(whole, list):
-                for item in whole:
-                    yield first, item
-            else:
-                yield first, whole
-            return
-    # Only "\n" ends a JSON Lines record: splitlines() would also cut at U+2028 or U+0085 inside a string.
-    for number, raw in enumerate(text.split("\n"), start=1):
-        if not raw.strip():
-            continue
-        if len(raw) > _safe_load.MAX_RECORD_BYTES:
-            problems.append(TraceProblem(source=source, line=number, reason=(
-                f"the line has {len(raw):,} characters, over the limit of {_safe_load.MAX_RECORD_BYTES:,} per record")))
-            continue
-        try:
-            yield number, _safe_load.loads_json(raw)
-        except _safe_load.ReadError as exc:
-            problems.append(TraceProblem(source=source, line=number, reason="not valid JSON: " + exc.message.removeprefix("invalid JSON: ")))
+            return handle.read()
+    return Path(path).read_bytes()
 
 
 def _validate(record: Any, source: str, line: int, problems: list[TraceProblem]) -> LoadedTrace | None:
@@ -150,11 +108,8 @@ def _validate(record: Any, source: str, line: int, problems: list[TraceProblem])
     try:
         trace = RunTrace.model_validate(record)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "record"
-        problems.append(
-            TraceProblem(source=source, line=line, reason=f"not a run trace: {where}: {first['msg']} ({exc.error_count()} errors)")
-        )
+        first = describe_errors(exc, limit=1, root="record")
+        problems.append(TraceProblem(source=source, line=line, reason=f"not a run trace: {first} ({exc.error_count()} errors)"))
         return None
     if not trace.iterates:
         problems.append(TraceProblem(source=source, line=line, reason="trace has no iterates"))

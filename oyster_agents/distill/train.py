@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from oyster_agents.distill.chat_template import chatml_training_template, training_template, uses_chatml
 from oyster_agents.distill.config import DistillConfig
 from oyster_agents.distill.dataset import SPLIT_FILES, read_manifest, read_rows
-from oyster_agents.distill.export import ParityReport, merge_adapter, serving_notes
+from oyster_agents.distill.merge import ParityReport, merge_adapter, serving_notes
 from oyster_agents.errors import ConfigError
 
 _REQUIRED = {"sft": [("messages",), ("prompt", "completion")], "preference": [("prompt", "chosen", "rejected")]}
@@ -31,14 +31,24 @@ _RUN_IDENTITY = ("method", "base_model", "data_dir")
 
 
 class DistillResult(BaseModel):
-    """What a distillation run produced."""
+    """What a distillation run produced (also written to ``output_dir/metrics.json``).
+
+    Attributes:
+        method, output_dir: the run.
+        steps, resumed_from: optimizer steps at the end, and the checkpoint the run continued from.
+        adapter_dir, merged_dir: what was exported (``None`` when not asked for, or not the main process).
+        first_loss, last_loss, train_runtime_s, tokens_seen, tokens_per_second: training figures.
+        chat_template: where the training chat template came from (``base``, ``trl``, ``chatml``).
+        parity: the merge's parity check; serving_notes: what vLLM needs to serve the adapter.
+        log_history: the trainer's log entries.
+    """
 
     method: str
     output_dir: str
+    steps: int = 0
+    resumed_from: str | None = None
     adapter_dir: str | None = None
     merged_dir: str | None = None
-    resumed_from: str | None = None
-    steps: int = 0
     first_loss: float | None = None
     last_loss: float | None = None
     train_runtime_s: float = 0.0
@@ -104,15 +114,6 @@ def prepare_tokenizer(tokenizer: Any, config: DistillConfig, conversational: boo
     return "base"
 
 
-def last_checkpoint(checkpoint_dir: str | Path) -> str | None:
-    """The newest ``checkpoint-N`` folder, or ``None``."""
-    folder = Path(checkpoint_dir)
-    if not folder.is_dir():
-        return None
-    steps = [(int(p.name.split("-")[1]), p) for p in folder.glob("checkpoint-*") if p.name.split("-")[1].isdigit()]
-    return str(max(steps)[1]) if steps else None
-
-
 def train(config: DistillConfig, *, stream: TextIO | None = sys.stderr, callbacks: list[Any] | None = None) -> DistillResult:
     """Train a LoRA adapter with TRL and export it as ``config.export`` says.
 
@@ -139,7 +140,11 @@ def train(config: DistillConfig, *, stream: TextIO | None = sys.stderr, callback
         raise ConfigError(f"base model {base} is not a local transformers folder (no config.json)")
     train_rows, test_rows, conversational = load_splits(config)
     out = Path(config.output_dir)
-    resume = last_checkpoint(config.checkpoint_dir) if config.resume else None
+    resume = None
+    if config.resume and config.checkpoint_dir.is_dir():
+        from transformers.trainer_utils import get_last_checkpoint
+
+        resume = get_last_checkpoint(str(config.checkpoint_dir))
     _check_same_run(out / "distill_config.json", config, resume)
     out.mkdir(parents=True, exist_ok=True)
     if not config.resume and config.checkpoint_dir.is_dir() and os.environ.get("RANK", "0") == "0":

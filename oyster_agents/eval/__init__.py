@@ -5,64 +5,49 @@ Public API::
     from oyster_agents.eval import load_suite, parse_target, run_eval, Suite
     items = {Suite.XSTEST: load_suite(Suite.XSTEST, "data/xstest_prompts.csv")}
     run_eval(items, [parse_target("graph")], "runs/eval", config=OysterConfig())
+
+Modules: ``run`` (answer, judge, resume), ``records`` (rows and ``items.jsonl``), ``loaders``,
+``targets``, ``judge``, ``scores`` / ``summaries`` / ``rates`` / ``comparison`` (the metrics),
+``stats`` (intervals) and the ``report`` package.
 """
 
 from __future__ import annotations
 
-from oyster_agents.eval.gsm8k import extract_answer
-from oyster_agents.eval.loaders import (
-    load_constructive,
-    load_gsm8k,
-    load_strata_sword,
-    load_suite,
-    load_xstest,
-    select,
-)
-from oyster_agents.eval.records import (
-    EvalItem,
-    ItemRecord,
-    Protocol,
-    RefusalJudgment,
-    RefusalLabel,
-    Suite,
-    Verdicts,
-)
+from oyster_agents.eval import gsm8k, loaders, records, rules, scores, stats, string_match, targets
+from oyster_agents._moved import moved_names
+from oyster_agents.eval.comparison import compare
+from oyster_agents.eval.loaders import load_suite, select
+from oyster_agents.eval.records import EvalItem, ItemRecord, Suite, read_records
 from oyster_agents.eval.report import build_report
-from oyster_agents.eval.rules import RuleSet, load_rules
-from oyster_agents.eval.runner import EvalRun, read_records, run_eval
-from oyster_agents.eval.scoring import BETAS, HEADLINE_BETA, PAPER_BETAS, compare, string_match_refusal, summarize
-from oyster_agents.eval.stats import Estimate, bootstrap_mean
-from oyster_agents.eval.targets import TargetSpec, parse_target
+from oyster_agents.eval.rules import load_rules
+from oyster_agents.eval.run import EvalRun, run_eval
+from oyster_agents.eval.summaries import summarize
+from oyster_agents.eval.targets import parse_target
 
 __all__ = [
-    "BETAS",
-    "HEADLINE_BETA",
-    "PAPER_BETAS",
-    "Estimate",
     "EvalItem",
     "EvalRun",
     "ItemRecord",
-    "Protocol",
-    "RefusalJudgment",
-    "RefusalLabel",
-    "RuleSet",
     "Suite",
-    "TargetSpec",
-    "Verdicts",
-    "bootstrap_mean",
     "build_report",
     "compare",
-    "extract_answer",
-    "load_constructive",
-    "load_gsm8k",
     "load_rules",
-    "load_strata_sword",
     "load_suite",
-    "load_xstest",
     "parse_target",
     "read_records",
     "run_eval",
     "select",
-    "string_match_refusal",
     "summarize",
 ]
+
+# Names the package root exported before; import them from their modules.
+__getattr__ = moved_names(__name__, {
+    **{name: scores for name in ("BETAS", "HEADLINE_BETA", "PAPER_BETAS")},
+    **{name: stats for name in ("Estimate", "bootstrap_mean")},
+    **{name: records for name in ("Protocol", "RefusalJudgment", "RefusalLabel", "Verdicts")},
+    **{name: loaders for name in ("load_constructive", "load_gsm8k", "load_strata_sword", "load_xstest")},
+    "RuleSet": rules,
+    "TargetSpec": targets,
+    "extract_answer": gsm8k,
+    "string_match_refusal": string_match,
+})

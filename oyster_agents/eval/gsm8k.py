@@ -20,7 +20,9 @@ import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from oyster_agents._records import read_objects
 from oyster_agents.errors import InputError
+from oyster_agents.eval._files import item_from, suite_files, unique_ids
 from oyster_agents.eval.records import EvalItem, Suite, Verdicts
 
 _NUMBER = r"(?<![\w)\]])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w)\]])-?\d+(?:\.\d+)?|(?<=[\w)\]])\d+(?:\.\d+)?"
@@ -76,22 +78,20 @@ def load_gsm8k(path: str | Path) -> list[EvalItem]:
     Raises:
         InputError: unreadable file, bad JSON, a row without a question, or an answer without ``#### N``.
     """
-    from oyster_agents.eval.loaders import _item, _json_rows, _read_lines, _unique, suite_files
-
     items: list[EvalItem] = []
     for file in suite_files(Suite.GSM8K, path):
-        for line, row in _json_rows(_read_lines(file), str(file)):
+        for line, row in read_objects(file):
             question, solution = row.get("question"), row.get("answer")
             if not isinstance(question, str) or not isinstance(solution, str):
                 raise InputError(f"{file}:{line}: expected string fields 'question' and 'answer'; got {sorted(row)}")
             reference = reference_answer(solution)
             if reference is None:
                 raise InputError(f"{file}:{line}: the answer does not end in '#### N' (the final number)")
-            items.append(_item(file, line, {
+            items.append(item_from(file, line, {
                 "id": str(row.get("id") or f"{file.stem}-{line}"),
                 "suite": Suite.GSM8K,
                 "query": question,
                 "reference": reference,
             }))
-    return _unique(items)
+    return unique_ids(items)
 

@@ -23,11 +23,11 @@ from collections.abc import Mapping
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from oyster_agents.backends import ModelPool
 from oyster_agents.backends.calls import RoleRuntime
 from oyster_agents.backends.structured import Structured, invoke_structured
 from oyster_agents.config import OysterConfig, Role
 from oyster_agents.errors import ConfigError, MalformedOutputError
-from oyster_agents.eval._pool import ModelPool
 from oyster_agents.eval.gsm8k import score_answer
 from oyster_agents.eval.records import (
     BinaryJudgment,
@@ -39,7 +39,7 @@ from oyster_agents.eval.records import (
     Verdicts,
 )
 from oyster_agents.eval.rules import NO_RULE, RiskRule, RuleSet
-from oyster_agents.eval.scoring import string_match_refusal
+from oyster_agents.eval.string_match import string_match_refusal
 from oyster_agents.nodes.safety_critic import review_safety
 from oyster_agents.nodes.satisfaction_critic import rate_satisfaction
 from oyster_agents.prompts import render, schema_hint

@@ -21,21 +21,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from oyster_agents import _safe_load
+from oyster_agents._records import read_objects
 from oyster_agents.errors import InputError
+from oyster_agents.eval._files import FILE_PATTERNS, item_from, suite_files, unique_ids
+from oyster_agents.eval.gsm8k import load_gsm8k
 from oyster_agents.eval.records import EvalItem, Suite
-from oyster_agents.runner.jsonl import jsonl_lines
 
-# File names a folder is searched for, per suite (first pattern that matches wins).
-FILE_PATTERNS: dict[Suite, tuple[str, ...]] = {
-    Suite.CONSTRUCTIVE: ("constructive*.jsonl",),
-    Suite.XSTEST: ("xstest*.csv", "*.csv"),
-    Suite.STRATA_SWORD: ("strata_sword*.jsonl", "*.jsonl"),
-    Suite.GSM8K: ("test.jsonl", "gsm8k*.jsonl"),
-}
-
+__all__ = [
+    "FILE_PATTERNS", "LOADERS", "load_constructive", "load_gsm8k", "load_strata_sword", "load_suite",
+    "load_xstest", "select", "suite_files",
+]
 
 def load_constructive(path: str | Path | None = None) -> list[EvalItem]:
     """Load a constructive scenario set; ``None`` loads the packaged one.
@@ -44,12 +39,13 @@ def load_constructive(path: str | Path | None = None) -> list[EvalItem]:
         InputError: unreadable file, bad JSON (with line) or a row missing a field.
     """
     if path is None:
-        text = resources.files("oyster_agents.eval.data").joinpath("constructive.jsonl").read_text(encoding="utf-8")
-        return _constructive_rows(jsonl_lines(text), "constructive.jsonl (packaged)")
+        where = "constructive.jsonl (packaged)"
+        packaged = resources.files("oyster_agents.eval.data").joinpath("constructive.jsonl")
+        return _constructive_rows(read_objects(packaged, where=where), where)
     items: list[EvalItem] = []
     for file in suite_files(Suite.CONSTRUCTIVE, path):
-        items.extend(_constructive_rows(_read_lines(file), str(file)))
-    return _unique(items)
+        items.extend(_constructive_rows(read_objects(file), str(file)))
+    return unique_ids(items)
 
 
 def load_xstest(path: str | Path) -> list[EvalItem]:
@@ -70,7 +66,7 @@ def load_xstest(path: str | Path) -> list[EvalItem]:
                     label = (row.get("label") or "").strip().lower()
                     if label not in ("safe", "unsafe"):
                         raise InputError(f"{file}:{line}: label must be 'safe' or 'unsafe', got {row.get('label')!r}")
-                    items.append(_item(file, line, {
+                    items.append(item_from(file, line, {
                         "id": f"xstest-{(row.get('id') or '').strip() or line}",
                         "suite": Suite.XSTEST,
                         "query": row.get("prompt") or "",
@@ -85,7 +81,7 @@ def load_xstest(path: str | Path) -> list[EvalItem]:
             raise InputError(f"{file} is not UTF-8 text") from exc
         except csv.Error as exc:  # e.g. a field over the csv module's size limit
             raise InputError(f"{file}: not a readable CSV file ({exc})") from None
-    return _unique(items)
+    return unique_ids(items)
 
 
 def load_strata_sword(path: str | Path) -> list[EvalItem]:
@@ -96,10 +92,10 @@ def load_strata_sword(path: str | Path) -> list[EvalItem]:
     """
     items: list[EvalItem] = []
     for file in suite_files(Suite.STRATA_SWORD, path):
-        for line, row in _json_rows(_read_lines(file), str(file)):
+        for line, row in read_objects(file):
             level = row.get("level")
             method = row.get("attack_method")
-            items.append(_item(file, line, {
+            items.append(item_from(file, line, {
                 "id": str(row.get("id") or f"{file.stem}-{line}"),
                 "suite": Suite.STRATA_SWORD,
                 "query": row.get("prompt") or "",
@@ -110,14 +106,7 @@ def load_strata_sword(path: str | Path) -> list[EvalItem]:
                 "risk_type": row.get("risk_type") or None,
                 "history": row.get("history") or [],
             }))
-    return _unique(items)
-
-
-def load_gsm8k(path: str | Path) -> list[EvalItem]:
-    """Load GSM8K problems (see :func:`oyster_agents.eval.gsm8k.load_gsm8k`)."""
-    from oyster_agents.eval.gsm8k import load_gsm8k as load
-
-    return load(path)
+    return unique_ids(items)
 
 
 LOADERS: dict[Suite, Callable[[Any], list[EvalItem]]] = {
@@ -137,24 +126,6 @@ def load_suite(suite: Suite, path: str | Path | None) -> list[EvalItem]:
     if path is None and suite is not Suite.CONSTRUCTIVE:
         raise InputError(f"suite '{suite.value}' needs --data: the benchmark file or a folder holding it")
     return LOADERS[suite](path)
-
-
-def suite_files(suite: Suite, path: str | Path) -> list[Path]:
-    """The files to read: ``path`` itself, or the suite's files found under the folder ``path``.
-
-    Raises:
-        InputError: the path does not exist or the folder holds none of the suite's files.
-    """
-    root = Path(path)
-    if root.is_file():
-        return [root]
-    if not root.is_dir():
-        raise InputError(f"data path {root} does not exist; pass the benchmark file or a folder holding it")
-    for pattern in FILE_PATTERNS[suite]:
-        found = sorted(p for p in root.rglob(pattern) if p.is_file())
-        if found:
-            return found
-    raise InputError(f"no {suite.value} files under {root} (looked for {', '.join(FILE_PATTERNS[suite])})")
 
 
 def select(items: list[EvalItem], limit: int | None) -> list[EvalItem]:
@@ -203,13 +174,13 @@ def _stratum(item: EvalItem) -> tuple[str | None, ...]:
     return (item.language, item.level)
 
 
-def _constructive_rows(lines: Iterable[str], where: str) -> list[EvalItem]:
+def _constructive_rows(rows: Iterable[tuple[int, dict[str, Any]]], where: str) -> list[EvalItem]:
     items = []
-    for line, row in _json_rows(lines, where):
+    for line, row in rows:
         missing = [k for k in ("id", "category", "level", "query") if not row.get(k)]
         if missing:
             raise InputError(f"{where}:{line}: missing fields {missing} (expected id, profile, task, category, level, query)")
-        items.append(_item(where, line, {
+        items.append(item_from(where, line, {
             "id": str(row["id"]),
             "suite": Suite.CONSTRUCTIVE,
             "query": row["query"],
@@ -219,43 +190,4 @@ def _constructive_rows(lines: Iterable[str], where: str) -> list[EvalItem]:
             "level": str(row["level"]).upper(),
             "history": row.get("history") or [],
         }))
-    return items
-
-
-def _read_lines(file: Path) -> list[str]:
-    try:
-        return jsonl_lines(_safe_load.decode_utf8(file.read_bytes()))
-    except OSError as exc:
-        raise InputError(f"cannot read {file}: {exc.strerror}") from exc
-    except _safe_load.ReadError as exc:
-        raise InputError(f"{file} is {exc.message}") from None
-
-
-def _json_rows(lines: Iterable[str], where: str) -> Iterable[tuple[int, dict[str, Any]]]:
-    for number, text in enumerate(lines, start=1):
-        if not text.strip():
-            continue
-        try:
-            row = _safe_load.loads_json(text)
-        except _safe_load.ReadError as exc:
-            raise InputError(f"{where}:{number}: {exc.message}") from None
-        if not isinstance(row, dict):
-            raise InputError(f"{where}:{number}: each line must be a JSON object")
-        yield number, row
-
-
-def _item(where: Path | str, line: int, data: dict[str, Any]) -> EvalItem:
-    try:
-        return EvalItem.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise InputError(f"{where}:{line}: {problems}") from exc
-
-
-def _unique(items: list[EvalItem]) -> list[EvalItem]:
-    seen: set[str] = set()
-    for item in items:
-        if item.id in seen:
-            raise InputError(f"duplicate item id {item.id!r} in the {item.suite.value} data; ids must be unique")
-        seen.add(item.id)
     return items

@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from oyster_agents._records import read_objects
 from oyster_agents.errors import InputError
-from oyster_agents.runner.jsonl import jsonl_lines
 
 NO_RULE = "none"
 # Positions (0-based) in the published spreadsheet: category in the third column, rule in the fifth.
@@ -73,7 +73,7 @@ def load_rules(path: str | Path) -> RuleSet:
     if file.suffix.lower() in (".xlsx", ".xlsm"):
         rows = list(_xlsx_rows(file))
     else:
-        rows = list(_jsonl_rows(file))
+        rows = list(read_objects(file, expected="a rule object with 'category' and 'rule'"))
     rules: list[RiskRule] = []
     seen: set[str] = set()
     for where, row in rows:
@@ -88,25 +88,6 @@ def load_rules(path: str | Path) -> RuleSet:
     if not rules:
         raise InputError(f"{file}: the rule set is empty")
     return RuleSet(source=str(file), rules=rules)
-
-
-def _jsonl_rows(file: Path) -> Iterable[tuple[int, dict[str, Any]]]:
-    from oyster_agents import _safe_load
-
-    try:
-        lines = jsonl_lines(_safe_load.decode_utf8(file.read_bytes()))
-    except (OSError, _safe_load.ReadError) as exc:
-        raise InputError(f"cannot read {file} as UTF-8 JSON Lines: {exc}") from None
-    for number, text in enumerate(lines, start=1):
-        if not text.strip():
-            continue
-        try:
-            row = _safe_load.loads_json(text)
-        except _safe_load.ReadError as exc:
-            raise InputError(f"{file}:{number}: {exc.message}; expected one rule object a line") from None
-        if not isinstance(row, dict):
-            raise InputError(f"{file}:{number}: each line must be a JSON object with 'category' and 'rule'")
-        yield number, row
 
 
 def _xlsx_rows(file: Path) -> Iterable[tuple[int, dict[str, Any]]]:

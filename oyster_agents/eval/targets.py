@@ -25,10 +25,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, convert_to_messages
 from pydantic import BaseModel
 
+from oyster_agents.backends import ModelPool, make_models
 from oyster_agents.backends.calls import RoleRuntime, call_model
 from oyster_agents.config import OysterConfig, Role, RoleModelConfig
 from oyster_agents.errors import InputError
-from oyster_agents.eval._pool import ModelPool
 from oyster_agents.eval.records import EvalItem
 from oyster_agents.nodes.responder import split_reasoning
 
@@ -170,6 +170,8 @@ def target_model_config(spec: TargetSpec, config: OysterConfig) -> RoleModelConf
     if spec.kind == "openai":
         from pydantic import ValidationError
 
+        from oyster_agents._records import describe_errors
+
         key = os.environ.get("OPENAI_API_KEY")
         try:
             return RoleModelConfig.model_validate({
@@ -177,7 +179,7 @@ def target_model_config(spec: TargetSpec, config: OysterConfig) -> RoleModelConf
                 "backend": "openai", "model": spec.model, "base_url": spec.base_url, "api_key": key,
             })
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            problems = describe_errors(exc, root="")
         # Not chained: pydantic's error holds the inputs, the API key among them.
         raise InputError(f"target {spec.label!r}: {problems}")
     raise InputError(f"target {spec.label!r} is the graph, not a model")
@@ -200,7 +202,7 @@ def make_target(
     """
     pool = pool or ModelPool()
     if spec.kind == "graph":
-        role_models = dict(models) if models is not None else {r.value: pool.get(config.role(r)) for r in Role}
+        role_models = dict(models) if models is not None else make_models(config, pool)
         return GraphTarget(spec.label, config, role_models)
     cfg = target_model_config(spec, config)
     return ChatTarget(spec.label, RoleRuntime(role="target", model=pool.get(cfg), config=cfg))

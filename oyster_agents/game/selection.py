@@ -15,13 +15,15 @@ An iterate without a game (it was not played) counts as outside the boundary wit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from oyster_agents.schemas.critique import SafetyVerdict
 from oyster_agents.schemas.trace import Iterate
 
 _TIE = 1e-9
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,16 +47,20 @@ def _expected_risk(it: Iterate) -> float:
     return it.game.expected_risk if it.game is not None else float("inf")
 
 
+def best_within(pool: Sequence[T], score: Callable[[T], float], tie_break: Callable[[T], Any],
+                tolerance: float = _TIE) -> T:
+    """The element with the highest ``score``; among those within ``tolerance`` of it, the one with the
+    smallest ``tie_break`` key. Shared by the selection rule and by the view's replay of the solver."""
+    top = max(score(item) for item in pool)
+    return min((item for item in pool if score(item) >= top - tolerance), key=tie_break)
+
+
 def _best_inside(pool: Sequence[Iterate]) -> Iterate:
-    top = max(_utility(it) for it in pool)
-    ties = [it for it in pool if _utility(it) >= top - _TIE]
-    return min(ties, key=lambda it: (-it.safety_score, _expected_risk(it), it.step))
+    return best_within(pool, _utility, lambda it: (-it.safety_score, _expected_risk(it), it.step))
 
 
 def _least_risky(pool: Sequence[Iterate]) -> Iterate:
-    low = min(_malicious_risk(it) for it in pool)
-    ties = [it for it in pool if _malicious_risk(it) <= low + _TIE]
-    return min(ties, key=lambda it: (-_utility(it), it.step))
+    return best_within(pool, lambda it: -_malicious_risk(it), lambda it: (-_utility(it), it.step))
 
 
 def _pick(pool: Sequence[Iterate]) -> tuple[Iterate, bool]:

@@ -10,37 +10,46 @@ With ``loop.initial: guided`` there is no unguided iterate: solve_game → respo
 
 from __future__ import annotations
 
-import re
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import HumanMessage
 from langgraph.constants import TAG_NOSTREAM
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Overwrite, Send
+from langgraph.types import Overwrite
 
 from oyster_agents.backends.calls import RoleRuntime
 from oyster_agents.config import OysterConfig, Role
 from oyster_agents.errors import ConfigError, InputError
-from oyster_agents.game.selection import select_iterate
-from oyster_agents.graphs.lingo_bp import (
+from oyster_agents.graphs._fan_out import fan_out_reactions, fan_out_simulations, strategy_fan_out
+from oyster_agents.graphs._finalize import make_finalizer
+from oyster_agents.graphs._hooks import node_hooks
+from oyster_agents.graphs._join_checkpoints import freeze_join_checkpoints
+from oyster_agents.graphs._names import (  # noqa: F401  (node names are part of this module's API)
+    ANSWER_UNGUIDED,
+    ASSESS,
+    COLLECT,
     CRITIQUE,
+    EXTRACT,
+    FINALIZE,
     JUDGE_SAFETY,
     JUDGE_SATISFACTION,
-    LOOP_ROLE,
+    NODE_ROLES,
+    PREPARE,
+    PROPOSE,
     REACT,
     RESPOND,
     REVISE,
     SCORE,
-    make_scorer,
-    route_after_score,
+    SIMULATE,
+    SOLVE,
 )
-from oyster_agents.graphs._checkpoint_fix import freeze_join_checkpoints
-from oyster_agents.graphs.deadline import add_deadline_guards
-from oyster_agents.graphs.progress import add_progress_events
-from oyster_agents.graphs.review import REVIEW, ReviewRule, apply_review, is_high_risk, make_review_node
+from oyster_agents.graphs._wrap import add_node
+from oyster_agents.graphs.lingo_bp import make_scorer, route_after_score
+from oyster_agents.graphs.review import REVIEW, ReviewRule, is_high_risk, make_review_node
 from oyster_agents.nodes import (
     make_answer_simulator,
     make_chain_extractor,
@@ -54,97 +63,11 @@ from oyster_agents.nodes import (
     make_unguided_responder,
     make_user_simulator,
 )
-from oyster_agents.nodes._common import fallback_data
-from oyster_agents.nodes.strategist import kind_for
-from oyster_agents.schemas import ChatTurn, Fallback, RunTrace, Usage, UserType
+from oyster_agents.schemas import ChatTurn
+from oyster_agents.schemas import query as _query
 from oyster_agents.state import OysterInput, OysterOutput, OysterState
 from oyster_agents.taxonomy import Taxonomy, load_taxonomy
-from oyster_agents.telemetry import current_trace_id, instrument_builder, instrument_graph
-
-PREPARE = "prepare"
-ASSESS = "assess_risk"
-PROPOSE = "propose_strategy"
-COLLECT = "collect_candidates"
-SIMULATE = "simulate_user"
-SOLVE = "solve_game"
-ANSWER_UNGUIDED = "answer_unguided"
-EXTRACT = "extract_chain"
-FINALIZE = "finalize"
-
-NODE_ROLES: dict[str, str] = {
-    ASSESS: Role.RISK_ASSESSOR.value,
-    PROPOSE: Role.STRATEGIST.value,
-    SIMULATE: Role.USER_SIMULATOR.value,
-    SOLVE: "game_solver",
-    RESPOND: Role.RESPONDER.value,
-    ANSWER_UNGUIDED: Role.RESPONDER.value,
-    EXTRACT: Role.REVISER.value,
-    REACT: Role.USER_SIMULATOR.value,
-    JUDGE_SAFETY: Role.SAFETY_CRITIC.value,
-    JUDGE_SATISFACTION: Role.SATISFACTION_CRITIC.value,
-    REVISE: Role.REVISER.value,
-}
-
-
-# Removed from queries: C0/C1 controls other than tab and newline, lone surrogates, and the bidi
-# overrides and BOM that make text display other than it reads.
-_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069\ufeff]")
-_LINE_BREAK = re.compile("\r\n?|[\u2028\u2029]")
-
-
-def clean_text(text: str) -> str:
-    """Line breaks normalised to ``\\n``; control characters, lone surrogates, bidi overrides and the
-    BOM removed. Other text stays as written: ZWJ in emoji, ZWNJ in Persian, no-break spaces."""
-    return _HIDDEN.sub("", _LINE_BREAK.sub("\n", text))
-
-
-def validate_query(query: Any, max_chars: int) -> str:
-    """Reject what cannot be a query: non-text, empty or oversized (the documented rule: reject, not
-    truncate); clean the rest with :func:`clean_text`."""
-    if isinstance(query, bytes):
-        try:
-            query = query.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError("the query is not valid UTF-8 text") from exc
-    if not isinstance(query, str):
-        raise InputError(f"the query must be text, got {type(query).__name__}")
-    cleaned = clean_text(query)
-    if not cleaned.strip():
-        raise InputError("the query is empty; pass the user's message as text")
-    if len(cleaned) > max_chars:
-        raise InputError(
-            f"the query has {len(cleaned)} characters, over the limit of {max_chars} (loop.max_query_chars)"
-        )
-    return cleaned
-
-
-def validate_history(history: Any, max_chars: int) -> list[ChatTurn]:
-    """Prior turns checked like the query: a list of ``{role, content}`` objects whose text is cleaned
-    with :func:`clean_text`; a turn longer than ``max_chars`` is rejected, not truncated.
-
-    Raises:
-        InputError: not a list, a turn that is not a ``{role, content}`` object, or an oversized turn.
-    """
-    from pydantic import ValidationError
-
-    if history is None:
-        return []
-    if not isinstance(history, (list, tuple)):
-        raise InputError(f"history must be a list of turns [{{role, content}}, ...], got {type(history).__name__}")
-    turns = []
-    for number, turn in enumerate(history, start=1):
-        try:
-            parsed = turn if isinstance(turn, ChatTurn) else ChatTurn.model_validate(turn)
-        except ValidationError as exc:
-            problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'turn'}: {e['msg']}" for e in exc.errors()[:3])
-            raise InputError(f"history turn {number} is not a {{role, content}} object: {problem}") from None
-        content = clean_text(parsed.content)
-        if len(content) > max_chars:
-            raise InputError(
-                f"history turn {number} has {len(content)} characters, over the limit of {max_chars} (loop.max_query_chars)"
-            )
-        turns.append(ChatTurn(role=parsed.role, content=content))
-    return turns
+from oyster_agents.telemetry import instrument_graph
 
 
 def _runtimes(config: OysterConfig, models: Mapping[str, BaseChatModel] | None) -> dict[str, RoleRuntime]:
@@ -183,12 +106,11 @@ def graph_builder(
         An uncompiled ``StateGraph``; compile it with your own checkpointer.
     """
     config = config or OysterConfig()
-    freeze_join_checkpoints()  # resumable after a kill with durability="async" (graphs/_checkpoint_fix.py)
+    freeze_join_checkpoints()  # resumable after a kill with durability="async" (graphs/_join_checkpoints.py)
     taxonomy = taxonomy or load_taxonomy(config.policy_path)
     runtimes = _runtimes(config, models)
     for runtime in runtimes.values():
         runtime.wrappers = [hide_from_messages_stream, *(wrappers or [])]
-    k = config.loop.candidates
 
     def prepare(state: dict[str, Any]) -> dict[str, Any]:
         messages = state.get("messages") or []
@@ -196,12 +118,12 @@ def graph_builder(
         # (the query channel may still hold an earlier turn's on a checkpointed thread).
         from_messages = bool(messages) and messages[-1].type == "human"
         asked = messages[-1].text if from_messages else state.get("query")
-        query = validate_query(asked, config.loop.max_query_chars)
+        query = _query.validate_query(asked, config.loop.max_query_chars)
         keep = config.loop.max_history_turns
         history = state.get("history") or []
         if isinstance(history, (list, tuple)):
             history = list(history)[-keep:] if keep else []
-        history = validate_history(history, config.loop.max_query_chars)
+        history = _query.validate_history(history, config.loop.max_query_chars)
         for key in ("id", "profile"):
             if state.get(key) is not None and not isinstance(state.get(key), str):
                 raise InputError(f"the input's {key!r} must be text, got {type(state.get(key)).__name__}")
@@ -220,104 +142,45 @@ def graph_builder(
             "messages": [] if from_messages else [HumanMessage(content=query)],
         }
 
-    def fan_out_strategies(state: dict[str, Any]) -> list[Send]:
-        return [
-            Send(PROPOSE, {"query": state["query"], "history": state.get("history", []),
-                           "assessment": state["assessment"], "policy_rule": state.get("policy_rule", ""),
-                           "index": i, "kind": kind_for(i).value, "started_at": state.get("started_at")})
-            for i in range(k)
-        ]
-
     def collect_candidates(state: dict[str, Any]) -> dict[str, Any]:
         return {}
-
-    def fan_out_simulations(state: dict[str, Any]) -> list[Send]:
-        return [
-            Send(SIMULATE, {"query": state["query"], "history": state.get("history", []), "candidate": cand,
-                            "user_type": t.value, "started_at": state.get("started_at")})
-            for cand in sorted(state["candidates"], key=lambda c: c.index)
-            for t in UserType
-        ]
 
     def critique(state: dict[str, Any]) -> dict[str, Any]:
         return {}
 
-    def fan_out_reactions(state: dict[str, Any]) -> list[Send]:
-        # The three follower reactions to the answer just written, concurrent with both critics.
-        return [
-            Send(REACT, {"query": state["query"], "history": state.get("history", []),
-                         "answer": state["draft"].answer, "user_type": t.value,
-                         "step": len(state.get("iterates", [])), "iterates": state.get("iterates", []),
-                         "started_at": state.get("started_at")})
-            for t in UserType
-        ]
-
-    def finalize(state: dict[str, Any]) -> dict[str, Any]:
-        iterates = state["iterates"]
-        selection = select_iterate(iterates)
-        best = selection.index
-        answer = iterates[best].answer
-        fallbacks = list(state.get("fallbacks", []))
-        if selection.use_fallback_answer:  # the safety gate: no unsafe answer leaves the graph
-            answer = str(fallback_data()["answer"]).strip()
-            fallbacks.append(Fallback(role=LOOP_ROLE, kind="all_unsafe", detail=selection.reason))
-        started = state.get("started_at") or time.time()
-        trace = RunTrace(
-            id=state.get("id"),
-            query=state["query"],
-            history=state.get("history", []),
-            profile=state.get("profile"),
-            assessment=state["assessment"],
-            assessment_reused=bool(state.get("assessment_reused")),
-            candidates=state["scored"],
-            chosen=state["chosen"],
-            boundary_feasible=state.get("boundary_feasible", True),
-            iterates=iterates,
-            best_iterate=best,
-            selection_reason=selection.reason,
-            policy_rule_id=state.get("policy_rule_id"),
-            policy_rule=state.get("policy_rule", ""),
-            boundary_limit=state.get("boundary_limit"),
-            answer=answer,
-            usage=Usage.from_calls(state.get("usage", []), wall_seconds=time.time() - started),
-            fallbacks=fallbacks,
-            config={"game": config.game.model_dump(), "loop": config.loop.model_dump()},
-            trace_id=current_trace_id(),
-        )
-        trace = apply_review(trace, state.get("review"))  # a human's decision, if one was asked for
-        # Multi-turn memory: the next run on a checkpointed thread starts from this history.
-        history = [*trace.history, ChatTurn(role="user", content=trace.query),
-                   ChatTurn(role="assistant", content=trace.answer)]
-        return {"answer": trace.answer, "trace": trace.model_dump(mode="json"), "history": history,
-                "messages": [AIMessage(content=trace.answer, id=f"answer-{trace.id}" if trace.id else None)]}
-
     graph = StateGraph(OysterState, input_schema=OysterInput, output_schema=OysterOutput)
-    graph.add_node(PREPARE, prepare)
-    graph.add_node(ASSESS, make_risk_assessor(runtimes[Role.RISK_ASSESSOR.value], taxonomy))
-    graph.add_node(PROPOSE, make_strategist(runtimes[Role.STRATEGIST.value], taxonomy))
-    graph.add_node(COLLECT, collect_candidates)
-    graph.add_node(SIMULATE, make_user_simulator(runtimes[Role.USER_SIMULATOR.value]))
-    graph.add_node(SOLVE, make_game_solver(config.game))
-    graph.add_node(RESPOND, make_responder(runtimes[Role.RESPONDER.value]))
-    graph.add_node(CRITIQUE, critique)
-    graph.add_node(JUDGE_SAFETY, make_safety_critic(runtimes[Role.SAFETY_CRITIC.value], taxonomy))
-    graph.add_node(JUDGE_SATISFACTION, make_satisfaction_critic(runtimes[Role.SATISFACTION_CRITIC.value]))
-    graph.add_node(REACT, make_answer_simulator(runtimes[Role.USER_SIMULATOR.value]))
-    graph.add_node(SCORE, make_scorer(config.game, config.loop))
-    graph.add_node(REVISE, make_reviser(runtimes[Role.REVISER.value]))
-    graph.add_node(FINALIZE, finalize)
+    # Each node runs inside its hooks (graphs/_hooks.py): tracing spans, progress events, the deadline.
+    hooks = node_hooks(config, runtimes.values())
+
+    def node(name: str, action: Any) -> None:
+        add_node(graph, name, action, hooks(name))
+
+    node(PREPARE, prepare)
+    node(ASSESS, make_risk_assessor(runtimes[Role.RISK_ASSESSOR.value], taxonomy))
+    node(PROPOSE, make_strategist(runtimes[Role.STRATEGIST.value], taxonomy))
+    node(COLLECT, collect_candidates)
+    node(SIMULATE, make_user_simulator(runtimes[Role.USER_SIMULATOR.value]))
+    node(SOLVE, make_game_solver(config.game))
+    node(RESPOND, make_responder(runtimes[Role.RESPONDER.value]))
+    node(CRITIQUE, critique)
+    node(JUDGE_SAFETY, make_safety_critic(runtimes[Role.SAFETY_CRITIC.value], taxonomy))
+    node(JUDGE_SATISFACTION, make_satisfaction_critic(runtimes[Role.SATISFACTION_CRITIC.value]))
+    node(REACT, make_answer_simulator(runtimes[Role.USER_SIMULATOR.value]))
+    node(SCORE, make_scorer(config.game, config.loop))
+    node(REVISE, make_reviser(runtimes[Role.REVISER.value]))
+    node(FINALIZE, make_finalizer(config))
 
     graph.add_edge(START, PREPARE)
     graph.add_edge(PREPARE, ASSESS)
-    graph.add_conditional_edges(ASSESS, fan_out_strategies, [PROPOSE])
+    graph.add_conditional_edges(ASSESS, strategy_fan_out(config.loop.candidates), [PROPOSE])
     graph.add_edge(PROPOSE, COLLECT)
     graph.add_conditional_edges(COLLECT, fan_out_simulations, [SIMULATE])
     graph.add_edge(SIMULATE, SOLVE)
     if config.loop.initial == "unguided":
         # Iterate 0: the model's own answer, written while the risk is assessed; its chain is
         # extracted once both are there; it is judged once the game has chosen a strategy.
-        graph.add_node(ANSWER_UNGUIDED, make_unguided_responder(runtimes[Role.RESPONDER.value]))
-        graph.add_node(EXTRACT, make_chain_extractor(runtimes[Role.REVISER.value]))
+        node(ANSWER_UNGUIDED, make_unguided_responder(runtimes[Role.RESPONDER.value]))
+        node(EXTRACT, make_chain_extractor(runtimes[Role.REVISER.value]))
         graph.add_edge(PREPARE, ANSWER_UNGUIDED)
         graph.add_edge([ASSESS, ANSWER_UNGUIDED], EXTRACT)
         graph.add_edge([SOLVE, EXTRACT], CRITIQUE)
@@ -330,20 +193,12 @@ def graph_builder(
     graph.add_edge([JUDGE_SAFETY, JUDGE_SATISFACTION, REACT], SCORE)
     after_loop = FINALIZE
     if approve_high_risk:  # human review of high-risk answers before they leave (graphs/review.py)
-        graph.add_node(REVIEW, make_review_node(is_high_risk if approve_high_risk is True else approve_high_risk))
+        node(REVIEW, make_review_node(is_high_risk if approve_high_risk is True else approve_high_risk))
         graph.add_edge(REVIEW, FINALIZE)
         after_loop = REVIEW
     graph.add_conditional_edges(SCORE, route_after_score, {REVISE: REVISE, RESPOND: RESPOND, "finalize": after_loop})
     graph.add_edge(REVISE, RESPOND)
     graph.add_edge(FINALIZE, END)
-    # loop.deadline_s: nodes fail or are skipped once it passes (graphs/deadline.py); no-op without one.
-    add_deadline_guards(graph, config.loop.deadline_s, NODE_ROLES,
-                        loop_nodes=(REVISE, RESPOND, JUDGE_SAFETY, JUDGE_SATISFACTION, REACT))
-    add_progress_events(graph, config.loop.max_steps)  # "assessing risk…" on stream_mode="custom"
-    # Tracing hooks: LLM-call and node spans; a no-op unless telemetry.configure_tracing() ran.
-    instrument_builder(graph, runtimes.values(), NODE_ROLES,
-                       step_nodes=(REVISE, RESPOND, CRITIQUE, JUDGE_SAFETY, JUDGE_SATISFACTION, REACT, SCORE),
-                       step_end=SCORE)
     return graph
 
 
@@ -395,7 +250,7 @@ def build_graph(
     if approve_high_risk and not checkpointer:
         raise ConfigError(
             "approve_high_risk pauses runs for a human, which needs a checkpointer: pass "
-            "checkpointer=InMemorySaver() or oyster_agents.server.sqlite_checkpointer('oyster.db')"
+            "checkpointer=InMemorySaver() or oyster_agents.checkpoints.sqlite_checkpointer('oyster.db')"
         )
     builder = graph_builder(config, models=models, taxonomy=taxonomy, wrappers=wrappers,
                             approve_high_risk=approve_high_risk)
@@ -409,3 +264,15 @@ def build_graph(
 def recursion_limit(config: OysterConfig) -> int:
     """A recursion limit that fits the step budget, with headroom."""
     return 14 + 7 * config.loop.max_steps
+
+
+_MOVED = ("clean_text", "validate_history", "validate_query")
+
+
+def __getattr__(name: str) -> Any:
+    # Deprecated aliases, kept for one release: the query checks live in the schema layer now.
+    if name in _MOVED:
+        warnings.warn(f"oyster_agents.graphs.constructive.{name} moved to oyster_agents.schemas.query.{name}",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(_query, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,7 @@
 """The per-query deadline (``loop.deadline_s``): how a run that runs out of time stops cleanly.
 
 The deadline is ``started_at + deadline_s``; ``prepare`` sets ``started_at`` when a run starts.
-Every agent node runs inside a guard that enforces it:
+Every agent node runs inside a hook (:class:`DeadlineHook`) that enforces it:
 
 - model calls made by the node see the deadline (:func:`~oyster_agents.backends.calls.deadline_scope`):
   none starts after it, retries never wait past it, and per-request timeouts are cut to the time left;
@@ -19,13 +19,15 @@ a fresh budget, call ``graph.update_state(config, {"started_at": time.time()})``
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
-
-from langchain_core.runnables import Runnable, RunnableConfig
 
 from oyster_agents.backends.calls import deadline_scope
 from oyster_agents.errors import DeadlineExceededError
+from oyster_agents.graphs._wrap import Hook, hook_added_nodes
 from oyster_agents.schemas import Fallback
 
 DEADLINE_KIND = "deadline"
@@ -53,64 +55,64 @@ def stop_note(done_steps: int, max_steps: int, deadline_s: float) -> Fallback:
     )
 
 
-class _Deadlined(Runnable[Any, Any]):
-    """A node that runs under the query's deadline (see the module docstring)."""
+@dataclass(frozen=True)
+class DeadlineHook(Hook):
+    """Runs a node under the query's deadline (see the module docstring); a node hook (``graphs/_wrap.py``).
 
-    def __init__(self, inner: Runnable[Any, Any], node: str, role: str, deadline_s: float, in_loop: bool) -> None:
-        self.inner = inner
-        self.node = node
-        self.role = role
-        self.deadline_s = deadline_s
-        self.in_loop = in_loop
-        self.name = node
+    Args:
+        node: the node name.
+        role: the agent role named in the error.
+        deadline_s: ``loop.deadline_s``.
+        in_loop: a Lingo-BP node, skipped rather than failed once an iterate exists.
+    """
 
-    def _check(self, at: float) -> None:
+    node: str
+    role: str
+    deadline_s: float
+    in_loop: bool
+
+    def before(self, state: Any) -> tuple[float, Any] | None:
+        at = deadline_at(state, self.deadline_s)
+        return None if at is None else (at, state)
+
+    @contextmanager
+    def during(self, token: tuple[float, Any]) -> Iterator[None]:
+        at = token[0]
         if time.time() >= at:
             raise DeadlineExceededError(
                 f"the query's deadline (loop.deadline_s={self.deadline_s:g}) passed before {self.node}", role=self.role
             )
+        with deadline_scope(at):  # sync nodes run in an executor that copies this context
+            yield
 
-    def _skipped(self, state: Any, exc: DeadlineExceededError) -> dict[str, Any]:
-        if not (self.in_loop and isinstance(state, Mapping) and state.get("iterates")):
+    def error(self, token: tuple[float, Any], exc: BaseException) -> Any:
+        state = token[1]
+        if not (isinstance(exc, DeadlineExceededError) and self.in_loop and isinstance(state, Mapping)
+                and state.get("iterates")):
             raise exc
         return {"fallbacks": [Fallback(role=self.role, kind=DEADLINE_KIND, detail=f"{self.node} skipped: {exc}"[:500])]}
 
-    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        at = deadline_at(input, self.deadline_s)
-        if at is None:
-            return self.inner.invoke(input, config, **kwargs)
-        try:
-            self._check(at)
-            with deadline_scope(at):
-                return self.inner.invoke(input, config, **kwargs)
-        except DeadlineExceededError as exc:
-            return self._skipped(input, exc)
 
-    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        at = deadline_at(input, self.deadline_s)
-        if at is None:
-            return await self.inner.ainvoke(input, config, **kwargs)
-        try:
-            self._check(at)
-            with deadline_scope(at):  # sync nodes run in an executor that copies this context
-                return await self.inner.ainvoke(input, config, **kwargs)
-        except DeadlineExceededError as exc:
-            return self._skipped(input, exc)
-
-
-def add_deadline_guards(
-    graph: Any, deadline_s: float | None, node_roles: Mapping[str, str], loop_nodes: Sequence[str]
-) -> None:
-    """Run each node of ``node_roles`` of an uncompiled graph under the deadline (no-op without one).
+def deadline_hooks(
+    deadline_s: float | None, node_roles: Mapping[str, str], loop_nodes: Collection[str]
+) -> dict[str, DeadlineHook]:
+    """The deadline hook of each node of ``node_roles`` (none without a deadline).
 
     Args:
-        graph: the uncompiled ``StateGraph``.
-        deadline_s: ``loop.deadline_s``; None leaves the graph untouched.
+        deadline_s: ``loop.deadline_s``; None means no deadline.
         node_roles: node name → role, for the nodes to guard.
         loop_nodes: the Lingo-BP nodes that are skipped, not failed, once an iterate exists.
     """
     if deadline_s is None:
-        return
-    for name, spec in graph.nodes.items():
-        if name in node_roles and not isinstance(spec.runnable, _Deadlined):
-            spec.runnable = _Deadlined(spec.runnable, name, node_roles[name], deadline_s, name in loop_nodes)
+        return {}
+    return {name: DeadlineHook(name, role, deadline_s, name in loop_nodes) for name, role in node_roles.items()}
+
+
+def add_deadline_guards(
+    graph: Any, deadline_s: float | None, node_roles: Mapping[str, str], loop_nodes: Collection[str]
+) -> None:
+    """Deprecated: ``graph_builder`` adds each node with its :class:`DeadlineHook`; this adds the hooks
+    to the nodes of an uncompiled graph after the fact (see :func:`deadline_hooks`)."""
+    warnings.warn("add_deadline_guards is deprecated: graph_builder adds each node with its "
+                  "oyster_agents.graphs.deadline.DeadlineHook", DeprecationWarning, stacklevel=2)
+    hook_added_nodes(graph, deadline_hooks(deadline_s, node_roles, loop_nodes))

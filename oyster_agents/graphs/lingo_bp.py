@@ -16,8 +16,8 @@ from typing import Any
 
 from oyster_agents.config import GameConfig, LoopConfig
 from oyster_agents.game.selection import select_iterate
-from oyster_agents.game.utility import Reaction, solve
 from oyster_agents.graphs.deadline import deadline_at, ran_out_of_time, stop_note
+from oyster_agents.nodes.game_solver import play, reaction_row, solver_numbers
 from oyster_agents.nodes.user_simulator import answer_prior
 from oyster_agents.schemas import (
     Fallback,
@@ -71,24 +71,10 @@ def play_answer(
     """The game on one answer: the solver's numbers from the three reactions (one per user type),
     with Cost = answer tokens / ``game.cost_token_scale``. Returns the game and the limit in force."""
     by_type = {r.user_type: r for r in reactions}
-    level_limit = game.boundary[assessment.level.value]
-    cost = answer_tokens / game.cost_token_scale
-    solution = solve(
-        [{t: Reaction(r.satisfaction, r.harm_enabled, r.next_action) for t, r in by_type.items()}],
-        {t: assessment.user_type_posterior.probability(t) for t in UserType},
-        severity=assessment.severity, limit=level_limit,
-        alpha=game.alpha, beta=game.beta, gamma=game.gamma, costs=[cost],
-    )
+    solution = play([reaction_row(reactions)], assessment, game, [answer_tokens / game.cost_token_scale])
     score = solution.scores[0]
     played = IterateGame(
-        reactions=[by_type[t] for t in UserType],
-        utility_by_type=score.utility_by_type,
-        risk_by_type=score.risk_by_type,
-        expected_utility=score.expected_utility,
-        expected_risk=score.expected_risk,
-        malicious_risk=score.malicious_risk,
-        cost=score.cost,
-        feasible=score.feasible,
+        reactions=[by_type[t] for t in UserType], malicious_risk=score.malicious_risk, **solver_numbers(score)
     )
     return played, solution.limit  # the level's limit after severity tightening
 

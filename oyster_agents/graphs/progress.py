@@ -15,11 +15,15 @@ they run (``candidate`` for strategies, ``candidate`` and ``user_type`` for simu
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.config import get_stream_writer
+
+from oyster_agents.graphs._names import STEP_NODES as LINGO_BP_STEP
+from oyster_agents.graphs._wrap import Hook, hook_added_nodes
 
 EVENT_TYPE = "oyster.progress"
 
@@ -44,8 +48,7 @@ LABELS: dict[str, str] = {
 }
 
 # Nodes that belong to one Lingo-BP iterate; their events carry the iterate number.
-STEP_NODES = frozenset({"respond", "critique", "judge_safety", "judge_satisfaction", "react_to_answer",
-                        "score_iterate", "revise"})
+STEP_NODES = frozenset(LINGO_BP_STEP)
 
 
 def progress_event(node: str, state: Any, max_steps: int) -> dict[str, Any]:
@@ -68,26 +71,20 @@ def progress_event(node: str, state: Any, max_steps: int) -> dict[str, Any]:
     return event
 
 
-class _Announced(Runnable[Any, Any]):
-    """A node that writes its progress event, then runs unchanged."""
+@dataclass(frozen=True)
+class ProgressHook(Hook):
+    """Writes the node's progress event as it starts; a node hook (``graphs/_wrap.py``)."""
 
-    def __init__(self, inner: Runnable[Any, Any], node: str, max_steps: int) -> None:
-        self.inner = inner
-        self.node = node
-        self.max_steps = max_steps
-        self.name = node
+    node: str
+    max_steps: int
 
-    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        get_stream_writer()(progress_event(self.node, input, self.max_steps))
-        return self.inner.invoke(input, config, **kwargs)
-
-    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        get_stream_writer()(progress_event(self.node, input, self.max_steps))
-        return await self.inner.ainvoke(input, config, **kwargs)
+    def before(self, state: Any) -> None:
+        get_stream_writer()(progress_event(self.node, state, self.max_steps))
 
 
 def add_progress_events(graph: Any, max_steps: int) -> None:
-    """Make every node of an uncompiled ``StateGraph`` announce itself on the ``custom`` stream."""
-    for name, spec in graph.nodes.items():
-        if not isinstance(spec.runnable, _Announced):
-            spec.runnable = _Announced(spec.runnable, name, max_steps)
+    """Deprecated: ``graph_builder`` adds each node with its :class:`ProgressHook`; this adds the hook
+    to every node of an uncompiled graph after the fact."""
+    warnings.warn("add_progress_events is deprecated: graph_builder adds each node with its "
+                  "oyster_agents.graphs.progress.ProgressHook", DeprecationWarning, stacklevel=2)
+    hook_added_nodes(graph, {name: ProgressHook(name, max_steps) for name in graph.nodes})

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from oyster_agents.errors import InputError
 from oyster_agents.game.selection import select_iterate
-from oyster_agents.nodes._common import fallback_data
+from oyster_agents.prompts import fallback_data
 from oyster_agents.schemas import Fallback, RiskAssessment, RiskLevel, RunTrace
 
 REVIEW = "review"

@@ -16,6 +16,7 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda, e
 from langchain_core.runnables.config import var_child_runnable_config
 from pydantic import ConfigDict, Field, PrivateAttr
 
+from oyster_agents.backends.calls import model_name
 from oyster_agents.config import OysterConfig
 from oyster_agents.guard._messages import Turn, as_ai, as_chunk, cut_at_stop, split_turn
 from oyster_agents.guard._routing import METADATA_KEY, Decision, RouteRule
@@ -77,7 +78,7 @@ class ConstructiveGuard(BaseChatModel):
         return "oyster-constructive-guard"
 
     def _model_name(self) -> str:
-        return _name_of(self.model)
+        return model_name(self.model)
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = super()._get_ls_params(stop=stop, **kwargs)
@@ -87,7 +88,7 @@ class ConstructiveGuard(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model": _name_of(self.model), "rule": self.rule.model_dump(mode="json")}
+        return {"model": model_name(self.model), "rule": self.rule.model_dump(mode="json")}
 
     # ---- LangChain interface -----------------------------------------------------------------
     def bind_tools(
@@ -215,7 +216,7 @@ class ConstructiveGuard(BaseChatModel):
         return decision
 
     def _assess_turn(self, turn: Turn) -> Decision:
-        from oyster_agents.graphs.constructive import validate_query
+        from oyster_agents.schemas.query import validate_query
         from oyster_agents.nodes.risk_assessor import assess
 
         query = validate_query(turn.query, self.config.loop.max_query_chars)
@@ -310,15 +311,6 @@ def _inner_config(outer: RunnableConfig | None) -> RunnableConfig:
     if configurable:
         config["configurable"] = dict(configurable)
     return config
-
-
-def _name_of(model: Any) -> str:
-    bound = getattr(model, "bound", model)
-    for attr in ("model_name", "model"):
-        value = getattr(bound, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    return type(bound).__name__
 
 
 def _result(message: AIMessage) -> ChatResult:

@@ -44,7 +44,7 @@ class Parts:
                 model = self._models.get(role) or self._models.get("default")
                 if model is None:
                     raise ConfigError(f"no model for role '{role}': pass models['{role}'] or models['default']")
-                # The same call wrappers as the graph's own runtimes get (instrument_builder).
+                # The same call wrappers as the graph's own runtimes get (graphs/_hooks.instrument).
                 runtime = RoleRuntime(role=role, model=model, config=config.role(role), wrappers=[*guard.wrappers, trace_call])
                 self._assessor = (runtime, policy)
             return self._assessor

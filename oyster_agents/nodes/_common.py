@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from oyster_agents.backends.structured import Structured
-from oyster_agents.prompts import render
+from oyster_agents.prompts import fallback_data, render
 from oyster_agents.schemas import ReactionProposal, StrategyKind, UserType
 
 
@@ -21,15 +19,6 @@ def messages_for(role: str, system: dict[str, Any], user: dict[str, Any]) -> lis
 def bookkeeping(result: Structured[Any]) -> dict[str, Any]:
     """The usage and fallback updates a structured call contributes to the state."""
     return {"usage": list(result.calls), "fallbacks": list(result.fallbacks)}
-
-
-@lru_cache(maxsize=1)
-def fallback_data() -> dict[str, Any]:
-    """The documented fallbacks (``prompts/fallbacks.yaml``)."""
-    import yaml
-
-    text = resources.files("oyster_agents.prompts").joinpath("fallbacks.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
 
 
 def prior_reaction(user_type: UserType, kind: StrategyKind) -> ReactionProposal:

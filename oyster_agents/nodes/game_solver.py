@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from oyster_agents.config import GameConfig
 from oyster_agents.game.cost import answer_cost, plan_answer_tokens
-from oyster_agents.game.utility import Reaction, solve
+from oyster_agents.game.utility import CandidateScore, GameSolution, Reaction, solve
 from oyster_agents.nodes._common import prior_reaction
 from oyster_agents.schemas import (
     Fallback,
@@ -19,6 +19,31 @@ from oyster_agents.schemas import (
 )
 
 ROLE = "game_solver"
+
+
+def reaction_row(reactions: Iterable[SimulatedReaction]) -> dict[UserType, Reaction]:
+    """One row of the solver's table: the simulated reactions (one per user type) as it sees them."""
+    return {r.user_type: Reaction(r.satisfaction, r.harm_enabled, r.next_action) for r in reactions}
+
+
+def play(
+    table: Sequence[dict[UserType, Reaction]], assessment: RiskAssessment, game: GameConfig, costs: Sequence[float]
+) -> GameSolution:
+    """The game on a table of reactions (one row per strategy or answer): the assessment's posterior
+    and boundary (level limit, tightened by severity), ``game``'s weights, and each row's cost."""
+    posterior = {t: assessment.user_type_posterior.probability(t) for t in UserType}
+    limit = game.boundary[assessment.level.value]
+    return solve(table, posterior, severity=assessment.severity, limit=limit,
+                 alpha=game.alpha, beta=game.beta, gamma=game.gamma, costs=costs)
+
+
+def solver_numbers(score: CandidateScore) -> dict[str, Any]:
+    """The solver's numbers for one row, as a trace records them (``ScoredCandidate``, ``IterateGame``)."""
+    return {
+        "utility_by_type": score.utility_by_type, "risk_by_type": score.risk_by_type,
+        "expected_utility": score.expected_utility, "expected_risk": score.expected_risk,
+        "cost": score.cost, "feasible": score.feasible,
+    }
 
 
 def make_game_solver(game: GameConfig) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -33,43 +58,22 @@ def make_game_solver(game: GameConfig) -> Callable[[dict[str, Any]], dict[str, A
         fallbacks: list[Fallback] = []
         table = []
         for cand in candidates:
-            row = {}
             for user_type in UserType:
-                sim = by_key.get((cand.index, user_type))
-                if sim is None:  # a branch produced nothing: use the documented prior
+                if (cand.index, user_type) not in by_key:  # a branch produced nothing: use the documented prior
                     prior = prior_reaction(user_type, cand.kind)
-                    sim = SimulatedReaction(**prior.model_dump(), candidate_index=cand.index, user_type=user_type)
-                    by_key[(cand.index, user_type)] = sim
+                    by_key[(cand.index, user_type)] = SimulatedReaction(
+                        **prior.model_dump(), candidate_index=cand.index, user_type=user_type
+                    )
                     fallbacks.append(Fallback(role=ROLE, kind="missing_reaction", detail=f"{cand.index}/{user_type.value}"))
-                row[user_type] = Reaction(sim.satisfaction, sim.harm_enabled, sim.next_action)
-            table.append(row)
-        posterior = {t: assessment.user_type_posterior.probability(t) for t in UserType}
+            table.append(reaction_row([by_key[(cand.index, t)] for t in UserType]))
         # A plan is priced by the answer it is expected to produce, not by the tokens spent writing it.
         costs = [
             answer_cost(plan_answer_tokens(c.usefulness_strategies, c.safety_strategies), game.cost_token_scale)
             for c in candidates
         ]
-        solution = solve(
-            table,
-            posterior,
-            severity=assessment.severity,
-            limit=game.boundary[assessment.level.value],
-            alpha=game.alpha,
-            beta=game.beta,
-            gamma=game.gamma,
-            costs=costs,
-        )
+        solution = play(table, assessment, game, costs)
         scored = [
-            ScoredCandidate(
-                candidate=cand,
-                reactions=[by_key[(cand.index, t)] for t in UserType],
-                utility_by_type=score.utility_by_type,
-                risk_by_type=score.risk_by_type,
-                expected_utility=score.expected_utility,
-                feasible=score.feasible,
-                expected_risk=score.expected_risk,
-                cost=score.cost,
-            )
+            ScoredCandidate(candidate=cand, reactions=[by_key[(cand.index, t)] for t in UserType], **solver_numbers(score))
             for cand, score in zip(candidates, solution.scores)
         ]
         chosen = candidates[solution.chosen]
@@ -77,12 +81,9 @@ def make_game_solver(game: GameConfig) -> Callable[[dict[str, Any]], dict[str, A
             fallbacks.append(Fallback(role=ROLE, kind="uniform_posterior", detail="all-zero posterior; uniform used"))
         if not solution.feasible:
             fallbacks.append(Fallback(role=ROLE, kind="boundary_infeasible", detail="least-risk candidate chosen"))
-        chain = ReasoningChain(
-            user_need=assessment.user_need,
-            risk_intent=assessment.risk_intent,
-            guideline=assessment.adapted_guideline,
-            usefulness_strategies=chosen.usefulness_strategies,
-            safety_strategies=chosen.safety_strategies,
+        chain = ReasoningChain(  # U, R, G from the assessment; S from the chosen strategy
+            user_need=assessment.user_need, risk_intent=assessment.risk_intent, guideline=assessment.adapted_guideline,
+            usefulness_strategies=chosen.usefulness_strategies, safety_strategies=chosen.safety_strategies,
         )
         return {
             "scored": scored,

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from oyster_agents._records import describe_errors
 from oyster_agents.backends.calls import RoleRuntime
 from oyster_agents.backends.structured import Structured, invoke_structured
 from oyster_agents.errors import InputError
@@ -130,7 +131,7 @@ def _reused(given: Any) -> dict[str, Any]:
             "fallbacks": [Fallback.model_validate(f) for f in given.get("fallbacks") or ()],
         }
     except ValidationError as exc:
-        raise InputError(f"precomputed_assessment is not a valid assessment: {exc}") from None
+        raise InputError(f"precomputed_assessment is not a valid assessment: {describe_errors(exc, limit=3)}") from None
 
 
 def make_risk_assessor(runtime: RoleRuntime, taxonomy: Taxonomy) -> Callable[[dict[str, Any]], dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Prompt files: ``<role>.system.md`` (static, the cacheable prefix) and ``<role>.user.j2`` (per query).
+"""Prompt files: ``<role>.system.md`` (static, the cacheable prefix) and ``<role>.user.j2`` (per query),
+and the documented fallbacks (``fallbacks.yaml``) used when a model's output cannot be used.
 
 Templates render with jinja2's sandbox and ``StrictUndefined``: a missing value fails loudly, and user
 text is only ever inserted as a value, never evaluated as template code.
@@ -13,6 +14,8 @@ from typing import Any
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel
+
+__all__ = ["fallback_data", "render", "schema_hint"]
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
@@ -31,6 +34,14 @@ def render(role: str, part: str, **values: Any) -> str:
     """Render ``<role>.<part>`` (``system`` is Markdown with placeholders, ``user`` a jinja2 template)."""
     filename = f"{role}.system.md" if part == "system" else f"{role}.{part}.j2"
     return _template(filename).render(**values).strip()
+
+
+@lru_cache(maxsize=1)
+def fallback_data() -> dict[str, Any]:
+    """The documented fallbacks (``prompts/fallbacks.yaml``): cautious answer, prior reactions, and so on."""
+    import yaml
+
+    return yaml.safe_load(_source("fallbacks.yaml"))
 
 
 def schema_hint(model: type[BaseModel]) -> str:

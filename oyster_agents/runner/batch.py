@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -21,12 +20,16 @@ from pydantic import BaseModel, Field
 
 from oyster_agents.config import OysterConfig
 from oyster_agents.errors import InputError
-from oyster_agents.runner.engine import BatchAbortedError, default_executor, run_items, threads_needed
+from oyster_agents.runner.engine import BatchAbortedError
 from oyster_agents.runner.inputs import BatchItem, InputProblem, load_items
 from oyster_agents.runner.jsonl import JsonlWriter, OutputScan, open_output
+from oyster_agents.runner.options import BatchOptions
+from oyster_agents.runner.pool import ProgressBar
 from oyster_agents.runner.records import is_error
 
 _log = logging.getLogger("oyster_agents.runner")
+# A JSONL file of queries, or the query records themselves.
+BatchInputs = str | Path | Iterable[Mapping[str, Any]]
 
 
 class BatchSummary(BaseModel):
@@ -88,16 +91,33 @@ class BatchPlan(BaseModel):
     skipped: int
     dropped_tail_bytes: int
 
+    def count_into(self, summary: BatchSummary) -> None:
+        """Put the plan's counts (records, already done, bad lines, cut tail) into ``summary``."""
+        summary.total, summary.skipped = len(self.items), self.skipped
+        summary.bad_lines, summary.dropped_tail_bytes = self.problems, self.dropped_tail_bytes
+
+
+def check_output(inputs: BatchInputs, out: str | Path) -> None:
+    """Refuse an output file that is the input file.
+
+    Raises:
+        InputError: both name the same file.
+    """
+    if isinstance(inputs, (str, Path)) and Path(inputs).resolve() == Path(out).resolve():
+        raise InputError("the output file must differ from the input file")
+
 
 def plan_batch(
-    inputs: str | Path | Iterable[Mapping[str, Any]],
+    inputs: BatchInputs,
     scan: OutputScan,
     *,
     config: OysterConfig,
     notify: Callable[[str], None],
-    source_name: str = "input",
+    source_name: str | None = None,
 ) -> BatchPlan:
-    """Read the input, report bad lines, and leave out the ids the output already holds."""
+    """Read the input, report bad lines (as ``source_name:line``; by default the input's path), and leave
+    out the ids the output already holds."""
+    source_name = source_name or (str(inputs) if isinstance(inputs, (str, Path)) else "input")
     items, problems = load_items(inputs, max_query_chars=config.loop.max_query_chars)
     for problem in problems:
         notify(f"{source_name}:{problem.line}: skipped: {problem.reason}")
@@ -110,42 +130,6 @@ def plan_batch(
     return BatchPlan(
         items=items, todo=todo, problems=problems, skipped=skipped, dropped_tail_bytes=scan.dropped_tail_bytes
     )
-
-
-class Progress:
-    """A tqdm bar on stderr: done / total, ok and failed counts, rate and ETA (or nothing)."""
-
-    def __init__(self, total: int, *, enabled: bool, initial_note: str = "") -> None:
-        self.ok = 0
-        self.failed = 0
-        self._bar = None
-        if enabled:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(
-                total=total, unit="query", desc="oyster batch", file=sys.stderr, dynamic_ncols=True,
-                mininterval=0.5, smoothing=0.1,
-            )
-            if initial_note:
-                self._bar.write(initial_note, file=sys.stderr)
-            self._bar.set_postfix_str("ok=0 failed=0")
-
-    def record(self, record: Mapping[str, Any]) -> None:
-        """Count one finished record."""
-        self.advance(0 if is_error(record) else 1, 1 if is_error(record) else 0)
-
-    def advance(self, ok: int, failed: int) -> None:
-        """Add finished counts."""
-        self.ok += ok
-        self.failed += failed
-        if self._bar is not None and (ok or failed):
-            self._bar.set_postfix_str(f"ok={self.ok} failed={self.failed}", refresh=False)
-            self._bar.update(ok + failed)
-
-    def close(self) -> None:
-        """Draw the final state and release the line."""
-        if self._bar is not None:
-            self._bar.close()
 
 
 class _WriterSink:
@@ -170,44 +154,25 @@ def build_graphs(
 
 
 async def arun_batch(
-    inputs: str | Path | Iterable[Mapping[str, Any]],
-    out: str | Path,
-    *,
-    config: OysterConfig | None = None,
-    models: Mapping[str, BaseChatModel] | None = None,
-    wrappers: list[Any] | None = None,
-    concurrency: int = 8,
-    progress: bool = False,
-    retry_errors: bool = False,
-    max_consecutive_failures: int | None = 20,
-    check_servers: bool = True,
-    server_wait_s: float | None = None,
-    fsync: bool = True,
-    notify: Callable[[str], None] | None = None,
+    inputs: BatchInputs, out: str | Path, *, config: OysterConfig | None = None,
+    models: Mapping[str, BaseChatModel] | None = None, wrappers: list[Any] | None = None,
+    options: BatchOptions | None = None, **settings: Any,
 ) -> BatchSummary:
-    """Async :func:`run_batch`; on cancellation it closes the output cleanly and re-raises."""
-    return await _execute(
-        inputs, out, config=config, models=models, wrappers=wrappers, concurrency=concurrency,
-        progress=progress, retry_errors=retry_errors, max_consecutive_failures=max_consecutive_failures,
-        check_servers=check_servers, server_wait_s=server_wait_s, fsync=fsync, notify=notify, swallow_cancel=False,
-    )
+    """Async :func:`run_batch`, with the same arguments; on cancellation it closes the output cleanly
+    and re-raises."""
+    run = _BatchRun(inputs, out, config, models, wrappers, BatchOptions.build(options, **settings))
+    return await run.execute(swallow_cancel=False)
 
 
 def run_batch(
-    inputs: str | Path | Iterable[Mapping[str, Any]],
+    inputs: BatchInputs,
     out: str | Path,
     *,
     config: OysterConfig | None = None,
     models: Mapping[str, BaseChatModel] | None = None,
     wrappers: list[Any] | None = None,
-    concurrency: int = 8,
-    progress: bool = False,
-    retry_errors: bool = False,
-    max_consecutive_failures: int | None = 20,
-    check_servers: bool = True,
-    server_wait_s: float | None = None,
-    fsync: bool = True,
-    notify: Callable[[str], None] | None = None,
+    options: BatchOptions | None = None,
+    **settings: Any,
 ) -> BatchSummary:
     """Run every query of ``inputs`` through the graph and append one record per query to ``out``.
 
@@ -218,122 +183,98 @@ def run_batch(
         config: the configuration (role models, loop budget); defaults to ``OysterConfig()``.
         models: role → chat model, instead of building them from ``config`` (e.g. test doubles).
         wrappers: call wrappers for every model call (tracing).
-        concurrency: queries in flight at once; each fans out into parallel model calls.
-        progress: show a progress bar on stderr.
-        retry_errors: run the ids whose record in ``out`` is an error record again (replacing it).
-        max_consecutive_failures: stop after this many failed queries in a row (None: never).
-        check_servers: check that OpenAI-compatible endpoints answer before starting.
-        server_wait_s: keep retrying that check this long (a server still loading its model).
-        fsync: make each record durable before the next (turn off only for throwaway runs).
-        notify: receives notices (bad input lines, repaired output); defaults to logging.
+        options: the run's :class:`~oyster_agents.runner.BatchOptions` (concurrency, progress,
+            retry_errors, max_consecutive_failures, check_servers, server_wait_s, fsync, notify).
+        **settings: any of those fields as a keyword argument (``concurrency=16``); they win over
+            ``options``.
 
     Returns:
         A :class:`BatchSummary`. Ctrl-C stops the run cleanly: what finished is on disk and the
         summary says ``interrupted``.
 
     Raises:
-        InputError: the input cannot be read, or ``out`` is locked by another run.
+        InputError: the input cannot be read, ``out`` is locked by another run, or a setting is out of range.
         ConfigError: the configuration is unusable.
         BackendError: an endpoint does not answer (with ``check_servers``).
+        TypeError: a keyword that is not a batch option.
 
     Example:
         >>> from oyster_agents import OysterConfig, run_batch
         >>> summary = run_batch("queries.jsonl", "traces.jsonl", config=OysterConfig(), concurrency=16)
         >>> print(summary.describe())
     """
-    kwargs = dict(
-        config=config, models=models, wrappers=wrappers, concurrency=concurrency, progress=progress,
-        retry_errors=retry_errors, max_consecutive_failures=max_consecutive_failures,
-        check_servers=check_servers, server_wait_s=server_wait_s, fsync=fsync, notify=notify, swallow_cancel=True,
-    )
+    run = _BatchRun(inputs, out, config, models, wrappers, BatchOptions.build(options, **settings))
     try:
         asyncio.get_running_loop()
     except RuntimeError:  # the usual case: no loop yet; asyncio.Runner turns Ctrl-C into cancellation
         with asyncio.Runner() as runner:
-            return runner.run(_execute(inputs, out, **kwargs))
+            return runner.run(run.execute(swallow_cancel=True))
     # Called from inside a running loop (a notebook): run on a private loop in a helper thread.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="oyster-batch-loop") as pool:
-        return pool.submit(asyncio.run, _execute(inputs, out, **kwargs)).result()
+        return pool.submit(asyncio.run, run.execute(swallow_cancel=True)).result()
 
 
-async def _execute(
-    inputs: str | Path | Iterable[Mapping[str, Any]],
-    out: str | Path,
-    *,
-    config: OysterConfig | None,
-    models: Mapping[str, BaseChatModel] | None,
-    wrappers: list[Any] | None,
-    concurrency: int,
-    progress: bool,
-    retry_errors: bool,
-    max_consecutive_failures: int | None,
-    check_servers: bool,
-    server_wait_s: float | None,
-    fsync: bool,
-    notify: Callable[[str], None] | None,
-    swallow_cancel: bool,
-) -> BatchSummary:
-    from oyster_agents.graphs.constructive import recursion_limit
+class _BatchRun:
+    """One local batch run: its inputs, output and settings, executed once."""
 
-    import math
+    def __init__(
+        self,
+        inputs: BatchInputs,
+        out: str | Path,
+        config: OysterConfig | None,
+        models: Mapping[str, BaseChatModel] | None,
+        wrappers: list[Any] | None,
+        options: BatchOptions,
+    ) -> None:
+        self.inputs, self.out = inputs, Path(out)
+        self.config = config or OysterConfig()
+        self.models, self.wrappers, self.options = models, wrappers, options
 
-    config = config or OysterConfig()
-    say = notify or _log.warning
-    out = Path(out)
-    if max_consecutive_failures is not None and max_consecutive_failures < 0:
-        raise InputError(f"max_consecutive_failures must be 0 or more (0 or None: never stop), got {max_consecutive_failures}")
-    if server_wait_s is not None and not (math.isfinite(server_wait_s) and server_wait_s >= 0):
-        raise InputError(f"server_wait_s must be a finite number of seconds, 0 or more, got {server_wait_s}")
-    if concurrency < 1:
-        raise InputError(f"concurrency must be at least 1, got {concurrency}")
-    if isinstance(inputs, (str, Path)) and Path(inputs).resolve() == out.resolve():
-        raise InputError("the output file must differ from the input file")
-    started = time.perf_counter()
-    writer, scan = open_output(out, fsync=fsync, retry_errors=retry_errors)
-    summary = BatchSummary(out=str(out))
-    bar: Progress | None = None
-    try:
-        source_name = str(inputs) if isinstance(inputs, (str, Path)) else "input"
-        plan = plan_batch(inputs, scan, config=config, notify=say, source_name=source_name)
-        summary.total, summary.skipped = len(plan.items), plan.skipped
-        summary.bad_lines, summary.dropped_tail_bytes = plan.problems, plan.dropped_tail_bytes
-        if not plan.todo:
-            return summary
-        if check_servers and models is None:
-            from oyster_agents.runner.endpoints import check_endpoints
+    async def execute(self, *, swallow_cancel: bool) -> BatchSummary:
+        """Plan, check the servers, run what is left; Ctrl-C and aborts end in the summary."""
+        from oyster_agents.runner.engine import run_pooled
 
-            await asyncio.to_thread(check_endpoints, config, notify=say, wait_s=server_wait_s)
-        graphs = build_graphs(config, models=models, wrappers=wrappers)
-        note = f"{plan.skipped} of {len(plan.items)} already in {out}; running {len(plan.todo)}" if plan.skipped else ""
-        bar = Progress(len(plan.todo), enabled=progress, initial_note=note)
-        async with default_executor(threads_needed(concurrency, config.loop.candidates)):
+        config, options, out = self.config, self.options, self.out
+        say = options.notify or _log.warning
+        check_output(self.inputs, out)
+        started = time.perf_counter()
+        writer, scan = open_output(out, fsync=options.fsync, retry_errors=options.retry_errors)
+        summary = BatchSummary(out=str(out))
+        bar: ProgressBar | None = None
+        try:
+            plan = plan_batch(self.inputs, scan, config=config, notify=say)
+            plan.count_into(summary)
+            if not plan.todo:
+                return summary
+            if options.check_servers and self.models is None:
+                from oyster_agents.runner.endpoints import check_endpoints
+
+                await asyncio.to_thread(check_endpoints, config, notify=say, wait_s=options.server_wait_s)
+            graphs = build_graphs(config, models=self.models, wrappers=self.wrappers)
+            note = f"{plan.skipped} of {len(plan.items)} already in {out}; running {len(plan.todo)}" if plan.skipped else ""
+            bar = ProgressBar(len(plan.todo), desc="oyster batch", unit="query", enabled=options.progress, note=note)
             # Counted per record (not from the return value) so an interrupted run reports what it wrote.
-            await run_items(
-                plan.todo, graphs, _WriterSink(writer), concurrency=concurrency,
-                recursion_limit=recursion_limit(config), max_consecutive_failures=max_consecutive_failures,
-                on_record=_counting(summary, bar),
-            )
-    except asyncio.CancelledError:
-        summary.interrupted = True
-        if not swallow_cancel:
-            raise
-    except BatchAbortedError as exc:
-        summary.aborted = str(exc)
-    finally:
-        if bar is not None:
-            bar.close()
-        writer.close()
-        summary.seconds = time.perf_counter() - started
-    return summary
+            await run_pooled(plan.todo, graphs, _WriterSink(writer), config, options, on_record=_counting(summary, bar))
+        except asyncio.CancelledError:
+            summary.interrupted = True
+            if not swallow_cancel:
+                raise
+        except BatchAbortedError as exc:
+            summary.aborted = str(exc)
+        finally:
+            if bar is not None:
+                bar.close()
+            writer.close()
+            summary.seconds = time.perf_counter() - started
+        return summary
 
 
-def _counting(summary: BatchSummary, bar: Progress) -> Callable[[dict[str, Any]], None]:
+def _counting(summary: BatchSummary, bar: ProgressBar) -> Callable[[dict[str, Any]], None]:
     def on_record(record: dict[str, Any]) -> None:
-        if is_error(record):
-            summary.failed += 1
-        else:
-            summary.ok += 1
-        bar.record(record)
+        failed = is_error(record)
+        summary.failed += failed
+        summary.ok += not failed
+        bar.advance(int(not failed), int(failed))
 
     return on_record
 
@@ -345,3 +286,4 @@ def exit_code(summary: BatchSummary) -> int:
     if summary.aborted:
         return 3
     return 1 if summary.failed or summary.bad_lines else 0
+

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from oyster_agents.backends.openai_compat import list_served_models, split_base_urls
 from oyster_agents.config import OysterConfig, Role
 from oyster_agents.errors import BackendError
-from oyster_agents.telemetry._redact import redact, safe_url, url_secrets
+from oyster_agents.redact import credentials, redact, safe_url
 
 
 def endpoint_count(config: OysterConfig) -> int:
@@ -82,8 +82,7 @@ def _probe(
         except httpx.HTTPError as exc:
             out_of_time = deadline is not None and time.monotonic() + delay > deadline
             if (deadline is None and attempts > retries) or out_of_time:
-                secrets = [*url_secrets(url), *([api_key] if api_key else [])]
-                cause = redact(str(exc), secrets)[:300]
+                cause = redact(str(exc), credentials(api_key, url))[:300]
                 problem = BackendError(
                     f"the server at {safe_url(url)} does not answer ({type(exc).__name__}: {cause}); start it "
                     "(e.g. `vllm serve MODEL --port 8000`) or fix base_url",

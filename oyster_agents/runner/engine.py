@@ -3,20 +3,22 @@
 ``concurrency`` queries are in flight at once, and each fans out into parallel model calls inside
 the graph, so an inference server sees many requests together and batches them (vLLM's continuous
 batching). The graph's nodes are synchronous; LangGraph runs them on the event loop's default
-executor, so that executor is sized here to hold every in-flight call.
+executor, so that executor (``runner.pool``) is sized here to hold every in-flight call.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from oyster_agents._moved import moved_names
+from oyster_agents.config import OysterConfig
 from oyster_agents.errors import ConfigError, OysterError
 from oyster_agents.runner.inputs import BatchItem
+from oyster_agents.runner.options import BatchOptions
+from oyster_agents.runner.pool import loop_executor
 from oyster_agents.runner.records import error_record, is_error
 
 MAX_THREADS = 1024
@@ -46,26 +48,24 @@ def threads_needed(concurrency: int, candidates: int) -> int:
     return min(MAX_THREADS, concurrency * max(3 * candidates, 2) + 4)
 
 
-@contextlib.asynccontextmanager
-async def default_executor(threads: int) -> AsyncIterator[ThreadPoolExecutor]:
-    """Install a thread pool of ``threads`` workers as the loop's default executor for a while.
+async def run_pooled(
+    items: Sequence[BatchItem],
+    graphs: Sequence[Any],
+    sink: Sink,
+    config: OysterConfig,
+    options: BatchOptions,
+    *,
+    on_record: Callable[[dict[str, Any]], None] | None = None,
+) -> EngineCounts:
+    """:func:`run_items` with the options' concurrency and failure limit, on a worker pool sized for
+    the configuration's widest fan-out."""
+    from oyster_agents.graphs.constructive import recursion_limit
 
-    asyncio's own default has ``min(32, cpus + 4)`` threads, which would cap the number of model
-    calls in flight far below what a server can batch.
-    """
-    loop = asyncio.get_running_loop()
-    # asyncio has no public getter for the default executor; restore it so a host loop is left as found.
-    previous = getattr(loop, "_default_executor", None)
-    executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="oyster-batch")
-    loop.set_default_executor(executor)
-    finished = False
-    try:
-        yield executor
-        finished = True
-    finally:
-        loop._default_executor = previous  # type: ignore[attr-defined]
-        # On interruption, calls already running finish on their own; queued ones are dropped.
-        executor.shutdown(wait=finished, cancel_futures=True)
+    async with loop_executor(threads_needed(options.concurrency, config.loop.candidates)):
+        return await run_items(
+            items, graphs, sink, concurrency=options.concurrency, recursion_limit=recursion_limit(config),
+            max_consecutive_failures=options.max_consecutive_failures, on_record=on_record,
+        )
 
 
 async def run_items(
@@ -137,3 +137,7 @@ async def run_items(
     except BaseExceptionGroup as grouped:  # surface the first real cause, not the group
         raise grouped.exceptions[0] from None
     return counts
+
+
+# Deprecated: the loop's worker pool is ``runner.pool.loop_executor``, shared with evaluations.
+__getattr__ = moved_names(__name__, {"default_executor": "oyster_agents.runner.pool:loop_executor"})

@@ -87,7 +87,7 @@ def parse_records(
 
     A duplicate id (or an identical line without id) is a problem on its second occurrence.
     """
-    from oyster_agents.graphs.constructive import validate_history, validate_query
+    from oyster_agents.schemas.query import validate_history, validate_query
 
     items: list[BatchItem] = []
     problems: list[InputProblem] = []
@@ -126,22 +126,19 @@ def read_jsonl_lines(path: str | Path) -> Iterator[tuple[int, Any]]:
     Raises:
         InputError: the file cannot be opened.
     """
-    from oyster_agents import _safe_load
+    from oyster_agents._records import jsonl_records
 
     path = Path(path)
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise InputError(f"cannot read input file {path}: {exc.strerror}") from exc
-    limit = _safe_load.MAX_RECORD_BYTES
     with handle:
-        for line in _safe_load.iter_lines(handle, max_bytes=limit):
-            if line.data is not None and not line.data.strip():
-                continue
-            try:
-                yield line.number, _safe_load.parse_line(line, max_bytes=limit)
-            except _safe_load.ReadError as exc:
-                yield line.number, InputProblem(line=line.number, reason=exc.message)
+        for record in jsonl_records(handle):
+            if record.error is not None:
+                yield record.line, InputProblem(line=record.line, reason=record.error)
+            else:
+                yield record.line, record.value
 
 
 def load_items(
@@ -159,8 +156,6 @@ def load_items(
 
 
 def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:3]:
-        loc = ".".join(str(p) for p in err["loc"]) or "(line)"
-        parts.append(f"{loc}: {err['msg']}")
-    return "; ".join(parts)
+    from oyster_agents._records import describe_errors
+
+    return describe_errors(exc, limit=3, root="(line)")

@@ -9,6 +9,8 @@ from typing import Any
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, convert_to_messages
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from oyster_agents._records import describe_errors, field_path
+
 
 class ApiError(Exception):
     """An error the server answers in OpenAI's shape: ``{"error": {message, type, param, code}}``."""
@@ -69,9 +71,8 @@ def parse_request(raw: bytes) -> tuple[ChatRequest, list[BaseMessage]]:
     try:
         request = ChatRequest.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        param = ".".join(str(p) for p in first["loc"]) or None
-        raise ApiError(400, f"{param or 'body'}: {first['msg']}", param=param) from None
+        param = field_path(exc.errors()[0]["loc"], root="") or None
+        raise ApiError(400, describe_errors(exc, limit=1, root="body"), param=param) from None
     try:
         messages = convert_to_messages(request.messages)
     except (ValueError, TypeError, KeyError) as exc:

@@ -13,12 +13,17 @@ from __future__ import annotations
 import difflib
 from functools import lru_cache
 from importlib import resources
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from oyster_agents._safe_load import MAX_CONFIG_BYTES, ReadError, decode_utf8, load_yaml, loads_json
+from oyster_agents._records import error_lines, located, parse_document, read_document
+from oyster_agents._safe_load import ReadError
 from oyster_agents.errors import ConfigError
+
+__all__ = ["Category", "Level", "MAX_CATEGORIES", "NONE_CATEGORY", "Taxonomy", "load_taxonomy"]
 
 NONE_CATEGORY = "none"
 MAX_CATEGORIES = 100
@@ -34,6 +39,16 @@ def _guideline_size(rules: list[str]) -> list[str]:
             "with every call of the critics; keep the rules short"
         )
     return rules
+
+
+def _exact_keys(field: str, keys: tuple[str, ...]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A validator: the mapping's keys are exactly ``keys``."""
+    def check(value: dict[str, Any]) -> dict[str, Any]:
+        if set(value) != set(keys):
+            raise ValueError(f"{field} must be exactly {', '.join(keys)}; got {sorted(value)}")
+        return value
+
+    return check
 
 
 class Level(BaseModel):
@@ -57,10 +72,6 @@ class Category(BaseModel):
 
     _guideline_limit = field_validator("guideline")(_guideline_size)
 
-    def guideline_text(self) -> str:
-        """The rules as a numbered list."""
-        return "\n".join(f"{i}. {rule}" for i, rule in enumerate(self.guideline, 1))
-
 
 class Taxonomy(BaseModel):
     """A complete policy."""
@@ -77,20 +88,9 @@ class Taxonomy(BaseModel):
     categories: list[Category] = Field(min_length=1, max_length=MAX_CATEGORIES)
 
     _default_guideline_limit = field_validator("default_guideline")(_guideline_size)
-
-    @field_validator("levels")
-    @classmethod
-    def _levels(cls, value: dict[str, Level]) -> dict[str, Level]:
-        if set(value) != {"R0", "R1", "R2"}:
-            raise ValueError(f"levels must be exactly R0, R1, R2; got {sorted(value)}")
-        return value
-
-    @field_validator("interaction_forms")
-    @classmethod
-    def _forms(cls, value: dict[str, str]) -> dict[str, str]:
-        if set(value) != {"declarative", "inquiry", "directive"}:
-            raise ValueError(f"interaction_forms must be declarative, inquiry, directive; got {sorted(value)}")
-        return value
+    _levels = field_validator("levels")(_exact_keys("levels", ("R0", "R1", "R2")))
+    _forms = field_validator("interaction_forms")(
+        _exact_keys("interaction_forms", ("declarative", "inquiry", "directive")))
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "Taxonomy":
@@ -165,50 +165,30 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
 @lru_cache(maxsize=1)
 def _default() -> Taxonomy:
     text = resources.files(__package__).joinpath("default.yaml").read_text(encoding="utf-8")
-    return _parse(text, "default.yaml (packaged)", is_json=False)
+    where = "default.yaml (packaged)"
+    try:
+        data = parse_document(text, is_json=False)
+    except ReadError as exc:
+        raise ConfigError(located(where, exc.line, exc.message)) from None
+    return _validate(text, data, where)
 
 
 def _load(path: Path) -> Taxonomy:
-    try:
-        size = path.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise ConfigError(
-                f"policy file {path} is {size:,} bytes, over the limit of {MAX_CONFIG_BYTES:,}: the policy becomes "
-                "prompt text on every call; keep categories and guidelines short"
-            )
-        text = decode_utf8(path.read_bytes())
-    except OSError as exc:
-        raise ConfigError(f"cannot read policy file {path}: {exc.strerror}") from exc
-    except ReadError as exc:
-        raise ConfigError(f"policy file {path} is {exc.message}") from None
-    return _parse(text, str(path), is_json=path.suffix.lower() == ".json")
+    text, data = read_document(
+        path, what="policy file", error=ConfigError,
+        size_hint=": the policy becomes prompt text on every call; keep categories and guidelines short",
+    )
+    return _validate(text, data, str(path))
 
 
-def _parse(text: str, where: str, *, is_json: bool) -> Taxonomy:
-    import yaml
-
-    try:
-        data = loads_json(text, reject_duplicates=True) if is_json else load_yaml(text)
-    except ReadError as exc:
-        line = f":{exc.line}" if exc.line else ""
-        raise ConfigError(f"{where}{line}: {exc.message}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{where}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+def _validate(text: str, data: object, where: str) -> Taxonomy:
     if not isinstance(data, dict):
         raise ConfigError(f"{where}:1: a policy file must be a mapping with 'categories', 'levels', ...")
     try:
         return Taxonomy.model_validate(data)
     except ValidationError as exc:
-        from oyster_agents._source_lines import line_of
-
-        problems = []
-        for err in exc.errors()[:10]:
-            loc = _location(err["loc"], data)
-            line = line_of(text, err["loc"], missing=err["type"] == "missing")
-            problems.append(f"  {where}:{line}: {loc}: {err['msg']}" if line else f"  {loc}: {err['msg']}")
-        raise ConfigError(f"{where}: invalid policy:\n" + "\n".join(problems)) from exc
+        problems = error_lines(exc, where, text, limit=10, field=lambda loc: _location(loc, data))
+        raise ConfigError(f"{where}: invalid policy:\n" + "\n".join(f"  {p}" for p in problems)) from exc
 
 
 def _location(loc: tuple, data: dict) -> str:

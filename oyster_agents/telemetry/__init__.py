@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from oyster_agents.telemetry._state import active
+from oyster_agents.telemetry.setup import configure_tracing, disable_tracing
 
 if TYPE_CHECKING:
     from oyster_agents.config import TelemetryConfig
@@ -38,50 +39,8 @@ __all__ = [
     "configure_tracing",
     "current_trace_id",
     "disable_tracing",
-    "instrument_builder",
     "instrument_graph",
 ]
-
-
-def configure_tracing(
-    exporter: str | None = None,
-    endpoint: str | None = None,
-    capture_content: bool | None = None,
-    *,
-    tracer_provider: Any = None,
-    meter_provider: Any = None,
-) -> Tracing:
-    """Switch tracing on for every graph built from now on.
-
-    Args:
-        exporter: ``"otlp"`` (OTLP over HTTP/protobuf), ``"console"`` (a span tree per run on
-            stderr) or ``"none"`` (export through the application's own provider only).
-            Defaults to ``OTEL_TRACES_EXPORTER``, else ``"otlp"``.
-        endpoint: the OTLP base URL, e.g. ``http://localhost:4318``; defaults to the
-            ``OTEL_EXPORTER_OTLP_*`` variables, else ``http://localhost:4318``.
-        capture_content: record prompts and completions (``gen_ai.input.messages`` and
-            ``gen_ai.output.messages``) and model-written text such as critic explanations.
-            Off unless this is true or ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``.
-        tracer_provider: use this provider (the exporter is added to it) instead of the global one.
-        meter_provider: use this provider for the GenAI metrics instead of the global one.
-
-    Returns:
-        The :class:`~oyster_agents.telemetry.spans.Tracing` handle; call ``shutdown()`` before
-        exit to flush.
-
-    Raises:
-        ConfigError: an unknown exporter name, or a protocol whose exporter is not installed.
-
-    A global ``TracerProvider`` that the application already set is kept as it is (its own
-    processors export our spans; no exporter is added to it). With no application provider, one
-    is created with the chosen exporter and set globally, so other instrumentation nests under
-    our spans. ``exporter="none"`` with no provider anywhere leaves tracing off.
-    """
-    from oyster_agents.telemetry.setup import configure
-
-    return configure(
-        exporter, endpoint, capture_content, tracer_provider=tracer_provider, meter_provider=meter_provider
-    )
 
 
 def configure_from_config(settings: TelemetryConfig) -> Tracing | None:
@@ -89,14 +48,6 @@ def configure_from_config(settings: TelemetryConfig) -> Tracing | None:
     if settings.exporter == "none":
         return None
     return configure_tracing(settings.exporter, settings.endpoint, settings.capture_content or None)
-
-
-def disable_tracing() -> None:
-    """Switch tracing off, the application's global providers included, until ``configure_tracing``
-    runs again; exporters it installed are flushed and stopped."""
-    from oyster_agents.telemetry.setup import disable
-
-    disable()
 
 
 def active_tracing() -> Tracing | None:
@@ -116,7 +67,31 @@ def current_trace_id() -> str | None:
     return f"{span_context.trace_id:032x}" if span_context.is_valid else None
 
 
-def instrument_builder(
+def instrument_graph(compiled: Any) -> Any:
+    """Give a compiled graph its ``invoke_workflow`` root span per run (while tracing applies).
+
+    ``build_graph`` does this itself; call it when you compile a ``graph_builder`` graph yourself.
+    """
+    from oyster_agents.telemetry.nodes import traced_graph
+
+    return traced_graph(compiled)
+
+
+def __getattr__(name: str) -> Any:
+    if name != "instrument_builder":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import warnings
+
+    warnings.warn(
+        "oyster_agents.telemetry.instrument_builder is deprecated: graph_builder instruments its nodes as it "
+        "adds them (oyster_agents.telemetry.nodes.span_hooks)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return _instrument_builder
+
+
+def _instrument_builder(
     graph: Any,
     runtimes: Iterable[Any],
     node_roles: Mapping[str, str],
@@ -124,29 +99,10 @@ def instrument_builder(
     step_nodes: Iterable[str] = (),
     step_end: str | None = None,
 ) -> None:
-    """Add the LLM-call wrapper to each runtime and wrap the agent nodes (spans only while tracing applies).
-
-    Args:
-        graph: the uncompiled ``StateGraph``.
-        runtimes: the role runtimes its nodes call (``RoleRuntime``; ``wrappers`` gets the tracer).
-        node_roles: node name → agent role; each such node gets an ``invoke_agent <role>`` span.
-        step_nodes: the nodes that make up one Lingo-BP step (the first to run opens the step span).
-        step_end: the node after which the step span ends.
-    """
-    from oyster_agents.telemetry.graph import wrap_nodes
+    from oyster_agents.telemetry.graph import _wrap_nodes
     from oyster_agents.telemetry.spans import trace_call
 
     for runtime in runtimes:
         if trace_call not in runtime.wrappers:
             runtime.wrappers.append(trace_call)
-    wrap_nodes(graph, node_roles, step_nodes, step_end)
-
-
-def instrument_graph(compiled: Any) -> Any:
-    """Give a compiled graph its ``invoke_workflow`` root span per run (while tracing applies).
-
-    ``build_graph`` does this itself; call it when you compile a ``graph_builder`` graph yourself.
-    """
-    from oyster_agents.telemetry.graph import traced_graph
-
-    return traced_graph(compiled)
+    _wrap_nodes(graph, node_roles, step_nodes, step_end)

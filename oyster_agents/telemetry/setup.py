@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oyster_agents.errors import ConfigError
 from oyster_agents.telemetry import _state
-from oyster_agents.telemetry._redact import safe_url
+from oyster_agents.redact import safe_url
+
+if TYPE_CHECKING:
+    from oyster_agents.telemetry.spans import Tracing
 
 log = logging.getLogger("oyster_agents.telemetry")
 
@@ -27,18 +30,43 @@ DEFAULT_SERVICE = "oyster-agents"
 _installed: dict[str, Any] = {}
 
 
-def configure(
+def configure_tracing(
     exporter: str | None = None,
     endpoint: str | None = None,
     capture_content: bool | None = None,
     *,
     tracer_provider: Any = None,
     meter_provider: Any = None,
-) -> Any:
-    """See :func:`oyster_agents.telemetry.configure_tracing`."""
+) -> Tracing:
+    """Switch tracing on for every graph built from now on.
+
+    Args:
+        exporter: ``"otlp"`` (OTLP over HTTP/protobuf), ``"console"`` (a span tree per run on
+            stderr) or ``"none"`` (export through the application's own provider only).
+            Defaults to ``OTEL_TRACES_EXPORTER``, else ``"otlp"``.
+        endpoint: the OTLP base URL, e.g. ``http://localhost:4318``; defaults to the
+            ``OTEL_EXPORTER_OTLP_*`` variables, else ``http://localhost:4318``.
+        capture_content: record prompts and completions (``gen_ai.input.messages`` and
+            ``gen_ai.output.messages``) and model-written text such as critic explanations.
+            Off unless this is true or ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``.
+        tracer_provider: use this provider (the exporter is added to it) instead of the global one.
+        meter_provider: use this provider for the GenAI metrics instead of the global one.
+
+    Returns:
+        The :class:`~oyster_agents.telemetry.spans.Tracing` handle; call ``shutdown()`` before
+        exit to flush.
+
+    Raises:
+        ConfigError: an unknown exporter name, or a protocol whose exporter is not installed.
+
+    A global ``TracerProvider`` that the application already set is kept as it is (its own
+    processors export our spans; no exporter is added to it). With no application provider, one
+    is created with the chosen exporter and set globally, so other instrumentation nests under
+    our spans. ``exporter="none"`` with no provider anywhere leaves tracing off.
+    """
     from opentelemetry import metrics, trace
 
-    from oyster_agents import __version__
+    from oyster_agents._version import package_version
     from oyster_agents.telemetry.metrics import GenAIMetrics
     from oyster_agents.telemetry.spans import Tracing
 
@@ -88,16 +116,17 @@ def configure(
             meter_provider = pipeline.provider
             closers.append(pipeline)
 
-    tracer = tracer_provider.get_tracer(SCOPE_NAME, __version__)
-    meter = meter_provider.get_meter(SCOPE_NAME, __version__)
+    tracer = tracer_provider.get_tracer(SCOPE_NAME, package_version())
+    meter = meter_provider.get_meter(SCOPE_NAME, package_version())
     tracing = Tracing(tracer, GenAIMetrics(meter), capture_content=capture, closers=closers)
     _switch(tracing)
     log.info("tracing on: exporter=%s endpoint=%s content=%s", kind, safe_url(endpoint), capture)
     return tracing
 
 
-def disable() -> None:
-    """Switch tracing off and shut down what ``configure`` installed."""
+def disable_tracing() -> None:
+    """Switch tracing off, the application's global providers included, until ``configure_tracing``
+    runs again; exporters it installed are flushed and stopped."""
     _switch(None, off=True)
 
 

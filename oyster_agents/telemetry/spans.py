@@ -25,7 +25,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from oyster_agents.telemetry import _attributes as A
-from oyster_agents.telemetry._redact import host_and_port, redact
+from oyster_agents.redact import credentials, host_and_port, redact
 from oyster_agents.telemetry._scope import current_scope
 from oyster_agents.telemetry import _state
 from oyster_agents.telemetry.metrics import GenAIMetrics
@@ -59,11 +59,11 @@ def current() -> Tracing | None:
     cached = _from_globals
     if cached is not None and cached[0] is provider and cached[1] is meter_provider:
         return cached[2]
-    from oyster_agents import __version__
+    from oyster_agents._version import package_version
 
     capture = os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower() in ("1", "true")
-    tracing = Tracing(provider.get_tracer(SCOPE_NAME, __version__),
-                      GenAIMetrics(meter_provider.get_meter(SCOPE_NAME, __version__)), capture_content=capture)
+    tracing = Tracing(provider.get_tracer(SCOPE_NAME, package_version()),
+                      GenAIMetrics(meter_provider.get_meter(SCOPE_NAME, package_version())), capture_content=capture)
     _from_globals = (provider, meter_provider, tracing)
     return tracing
 
@@ -309,11 +309,8 @@ def provider_name(model: Any) -> str:
 
 
 def _secrets_of(runtime: Any) -> list[str]:
-    key = getattr(getattr(runtime, "config", None), "api_key", None)
-    if key is None:
-        return []
-    value = key.get_secret_value() if hasattr(key, "get_secret_value") else str(key)
-    return [value] if value else []
+    config = getattr(runtime, "config", None)
+    return credentials(getattr(config, "api_key", None), getattr(config, "base_url", None))
 
 
 def _input_messages(messages: Sequence[Any]) -> tuple[str | None, str]:

@@ -12,4 +12,4 @@ from __future__ import annotations
 from oyster_agents.view.load import Entry, entries_from_records, load_entries
 from oyster_agents.view.site import SiteOptions, build_site, write_item_pages, write_site
 
-__all__ = ["Entry", "SiteOptions", "build_site", "entries_from_records", "load_entries", "write_item_pages", "write_site"]
+__all__ = ["Entry", "SiteOptions", "build_site", "load_entries", "write_site"]

@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from oyster_agents.game.selection import best_within
 from oyster_agents.schemas import RunTrace
 
 USER_TYPES = ("benign", "sensitive", "malicious")
 DEFAULT_BETA = 2.0  # the configuration's default, used when a trace does not record its β
 SWEEP_MAX = 10.0
 SWEEP_STEP = 0.05
-_TIE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,7 @@ def choose(rows: Sequence[CandidateRow], beta: float, beta0: float) -> int:
 
     pool = [r for r in rows if r.feasible]
     if pool:
-        best = max(eu(r) for r in pool)
-        ties = [r for r in pool if eu(r) >= best - _TIE]
-        return min(ties, key=lambda r: (r.expected_risk, r.index)).index
+        return best_within(pool, eu, lambda r: (r.expected_risk, r.index)).index
     return min(rows, key=lambda r: (r.malicious_risk, -eu(r), r.index)).index
 
 

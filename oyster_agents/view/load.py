@@ -9,7 +9,6 @@ A line that is not a trace, an error record or an eval row becomes an error entr
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +16,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from oyster_agents._records import describe_errors, document_records
 from oyster_agents.errors import InputError
-from oyster_agents.eval.records import ItemRecord
-from oyster_agents.runner.jsonl import jsonl_lines
+from oyster_agents.schemas.evaluation import ItemRecord
 from oyster_agents.schemas import SUPPORTED_SCHEMA_VERSIONS, RunTrace
 
 EVAL_ITEMS = "items.jsonl"
@@ -80,32 +79,20 @@ def entries_from_records(records: Iterable[ItemRecord], source: str = EVAL_ITEMS
 
 def _read_file(path: Path) -> list[Entry]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise InputError(f"{path}: cannot read it ({exc})") from exc
-    try:
-        whole = json.loads(text)
-    except json.JSONDecodeError:
-        whole = None
-    if isinstance(whole, dict):
-        return [_entry(whole, f"{path.name}")]
-    if isinstance(whole, list):
-        return [_entry(obj, f"{path.name}[{n}]") for n, obj in enumerate(whole)]
-    lines = jsonl_lines(text)
     out = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path.name}:{number}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if number == len(lines):  # a torn last line of a killed run
-                continue
-            out.append(Entry(label=where, query="", source=where, error=f"not JSON: {exc}"))
-            continue
-        out.append(_entry(obj, where))
-    if not out and text.strip():
+    for record in document_records(data):
+        if record.whole:
+            where = path.name if record.index is None else f"{path.name}[{record.index}]"
+        else:
+            where = f"{path.name}:{record.line}"
+        if record.error is None:
+            out.append(_entry(record.value, where))
+        elif record.terminated:  # not a torn last line of a killed run
+            out.append(Entry(label=where, query="", source=where, error=record.error))
+    if not out and data.strip():
         raise InputError(f"{path}: neither JSON nor JSON Lines")
     return out
 
@@ -117,7 +104,7 @@ def _entry(obj: Any, where: str) -> Entry:
         try:
             return _from_record(ItemRecord.model_validate(obj), where)
         except ValidationError as exc:
-            return Entry(label=where, query="", source=where, error=f"not an eval row: {_first_error(exc)}")
+            return Entry(label=where, query="", source=where, error=f"not an eval row: {describe_errors(exc, limit=1, root='')}")
     if obj.get("status") == "error":
         err = obj.get("error") if isinstance(obj.get("error"), dict) else {}
         message = f"{err.get('type', 'error')}: {err.get('message', '')}".strip()
@@ -135,7 +122,7 @@ def _from_trace(obj: dict[str, Any], where: str, label: str | None = None) -> En
     try:
         trace = RunTrace.model_validate(obj)
     except ValidationError as exc:
-        return Entry(label=name, query=query, source=where, error=f"not a trace: {_first_error(exc)}")
+        return Entry(label=name, query=query, source=where, error=f"not a trace: {describe_errors(exc, limit=1, root='')}")
     return Entry(label=name, query=trace.query, source=where, trace=trace)
 
 
@@ -147,8 +134,3 @@ def _from_record(record: ItemRecord, where: str) -> Entry:
         if inner.error and not entry.error:
             entry.error = inner.error
     return entry
-
-
-def _first_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"

@@ -18,9 +18,8 @@ from oyster_agents import OysterConfig, build_graph
 from oyster_agents.graphs.constructive import recursion_limit
 from oyster_agents.view import build_site, load_entries
 from oyster_agents.view.server import make_server
-from oyster_agents.view.site import signed
 
-from .._browser import ARTIFACTS, PageWatch, launch
+from .._browser import ARTIFACTS, PageWatch, check_heatmap
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -40,28 +39,12 @@ def trace_file(smollm_dir, tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="module")
-def browser():
-    driver, browser = launch()
-    yield browser
-    browser.close()
-    driver.stop()
-
-
 def _check_item_page(watch: PageWatch, url: str, trace: dict) -> None:
     page = watch.page
     page.goto(url)
     assert page.locator("#query-text").text_content() == QUERY
-    cells = page.locator("svg.heatmap g.cell")
-    assert cells.count() == len(trace["candidates"]) * 3 == 6
-    for n in range(cells.count()):
-        cell = cells.nth(n)
-        cand, utype = int(cell.get_attribute("data-candidate")), cell.get_attribute("data-type")
-        stored = trace["candidates"][cand]["utility_by_type"][utype]
-        assert float(cell.get_attribute("data-utility")) == pytest.approx(stored, abs=1e-4)
-        assert cell.locator("text.cell-value").text_content() == signed(stored)
-    chosen = page.locator("svg.heatmap g.hm-row[data-chosen=true]")
-    assert chosen.count() == 1 and int(chosen.get_attribute("data-candidate")) == trace["chosen"]
+    assert len(trace["candidates"]) == 2
+    check_heatmap(page, trace)
     returned = page.locator("article.iterate[data-returned=true]")
     assert returned.count() == 1
     assert int(returned.get_attribute("data-step")) == trace["iterates"][trace["best_iterate"]]["step"]

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hypothesis import strategies as st
 
 KEY = "sk-FUZZKEY" + "5ecret" * 4
@@ -512,7 +513,7 @@ def check_eval_files(data: bytes) -> str:
     """Benchmark files load or fail with InputError; an eval items.jsonl resumes or fails with InputError."""
     from oyster_agents.errors import InputError
     from oyster_agents.eval.loaders import load_constructive, load_strata_sword, load_xstest
-    from oyster_agents.eval.runner import read_records
+    from oyster_agents.eval.records import read_records
 
     with workdir() as tmp, record_limit(64 * 1024):
         for name, loader in (("constructive.jsonl", load_constructive), ("strata_sword.jsonl", load_strata_sword),
@@ -832,58 +833,6 @@ def surfaces(*, game_finite: bool = True) -> list[Surface]:
 # ---- defects found and fixed, each with its regression test (tests/reliability/test_input_limits.py) ---
 _T = "tests/reliability/test_input_limits.py::"
 FIXED: list[tuple[str, str, str]] = [
-    ("batch input (JSON Lines)", "a record nested 1,000 deep raised RecursionError and killed the batch",
-     _T + "test_batch_runs_the_good_lines_around_a_deeply_nested_one"),
-    ("batch input (JSON Lines)", "a byte-order mark cost the first record", _T + "test_a_byte_order_mark_and_crlf_do_not_cost_the_first_record"),
-    ("batch input (JSON Lines)", "a huge line was read whole into memory", _T + "test_an_oversized_line_is_one_bad_line"),
-    ("batch input (JSON Lines)", "a complete last output record without newline was cut and run again",
-     _T + "test_a_complete_last_record_without_newline_is_kept_not_run_again"),
-    ("trace files (export)", "a deep record raised RecursionError; a BOM cost the first trace",
-     _T + "test_export_skips_a_deep_record_and_a_bom_costs_nothing"),
-    ("eval data and items files", "a deep benchmark row raised RecursionError", _T + "test_eval_loader_names_a_deep_row"),
-    ("eval data and items files", "a non-UTF-8 items.jsonl raised UnicodeDecodeError on resume",
-     _T + "test_a_non_utf8_eval_items_file_is_named"),
-    ("config files", "deep config, policy and history files raised RecursionError",
-     _T + "test_deep_config_history_and_policy_files_get_clean_errors"),
-    ("config files", "500 bytes of YAML aliases expanded to gigabytes", _T + "test_yaml_aliases_cannot_expand_a_small_config_into_gigabytes"),
-    ("config files", "duplicate keys were silently resolved to the last one", _T + "test_duplicate_keys_in_a_config_file_are_named"),
-    ("policy files", "a huge policy became a huge system prompt without a word", _T + "test_an_oversized_policy_is_refused"),
-    ("config files", "a config error chained pydantic's error, which held the API key", _T + "test_a_config_error_does_not_chain_the_key"),
-    ("config files", "a key given with the wrong type was echoed in the chained error", _T + "test_a_key_given_as_a_wrong_type_is_not_echoed"),
-    ("batch input (JSON Lines)", "the endpoint check printed credentials written in the URL",
-     _T + "test_the_endpoint_check_does_not_print_credentials_from_the_url"),
-    ("OYSTER_* variables", "a per-role key in the environment failed with 'roles have no model'",
-     _T + "test_a_per_role_key_from_the_environment_joins_the_file_roles"),
-    ("OYSTER_* variables", "a backend in the environment ignored the file's base_url",
-     _T + "test_a_backend_from_the_environment_uses_the_base_url_of_the_file"),
-    ("OYSTER_* variables", "empty or malformed JSON in a variable raised a traceback",
-     _T + "test_empty_or_malformed_json_in_an_environment_variable_is_named"),
-    ("history files", "history turns were neither cleaned nor limited", _T + "test_history_is_cleaned_and_limited_like_the_query"),
-    ("history files", "non-UTF-8 or non-list history files raised tracebacks", _T + "test_a_bad_history_file_gets_a_clean_error"),
-    ("config files", "infinite timeouts, backoffs, deadlines and thresholds were accepted", _T + "test_config_numbers_are_finite"),
-    ("cli arguments", "--max-tokens 0 and --model '' were ignored; -1 failures and NaN waits misread; bad --set YAML "
-     "raised a traceback", _T + "test_flags_that_were_ignored_or_misread_are_refused"),
-    ("trace files (export)", "traces of an unknown schema_version were exported silently", _T + "test_an_unknown_schema_version_is_named"),
-    ("cli arguments", "export --out onto an existing file raised a traceback", _T + "test_export_onto_an_existing_file_is_refused"),
-    ("distill datasets", "rows that are not objects or not UTF-8 raised tracebacks",
-     _T + "test_distill_rows_that_are_not_objects_or_not_utf8_are_named"),
-    ("cli arguments", "run - with standard input closed raised a traceback", _T + "test_run_dash_with_stdin_closed_is_a_clean_error"),
-    ("model replies (structured roles)", "extraction took the first object: an echoed user object reached the graph",
-     _T + "test_extraction_takes_the_object_matching_the_schema_at_the_end_of_the_reply"),
-    ("model replies (structured roles)", "a structured call validated the echoed object",
-     _T + "test_a_structured_call_ignores_the_users_json_echoed_before_the_answer"),
-    ("model replies (structured roles)", "a reply of braces took quadratic time; a deep one raised RecursionError",
-     _T + "test_extraction_of_a_deep_or_brace_flooded_reply_fails_cleanly"),
-    ("served graph (langgraph dev factory)", "deep or non-object configurable overrides raised RecursionError or AttributeError",
-     _T + "test_served_graph_refuses_deep_or_non_object_overrides"),
+    (row["surface"], row["defect"], _T + row["test"])
+    for row in yaml.safe_load(Path(__file__).with_name("fixed_defects.yaml").read_text(encoding="utf-8"))
 ]
-FIXED.append(("distill config files", "YAML aliases in a distill config expanded without bound; infinite numbers were accepted",
-              _T + "test_a_distill_config_with_alias_bombs_or_infinite_numbers_is_refused"))
-FIXED.append(("--set values", "a YAML integer of 5,000 digits raised ValueError (int conversion limit)",
-              _T + "test_a_yaml_integer_too_long_to_convert_is_a_clean_error"))
-FIXED.append(("cli arguments", "an eval --target URL with user name and password was written into items.jsonl",
-              _T + "test_an_eval_target_url_with_credentials_is_masked_in_the_items_file"))
-FIXED.append(("model replies (structured roles)", "the model's own object after 200 unclosed braces was not found",
-              _T + "test_the_models_object_after_a_flood_of_open_braces_is_found"))
-FIXED.append(("served graph (langgraph dev factory)", "a non-text id ran the whole graph, then failed building the trace",
-              _T + "test_served_graph_input_with_a_non_text_id_is_refused_before_any_call"))

@@ -18,7 +18,7 @@ from typing import Any
 from oyster_agents import OysterConfig, build_graph
 from oyster_agents.backends.fake import scripted_models
 from oyster_agents.config import Role
-from oyster_agents.server import sqlite_checkpointer
+from oyster_agents.checkpoints import sqlite_checkpointer
 from tests.reliability._helpers import NO_CONVERGENCE, schema_reply
 
 QUERY = "How do I store bleach safely?"

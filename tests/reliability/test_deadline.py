@@ -20,7 +20,8 @@ from oyster_agents.backends.fake import ScriptedChatModel, scripted_models
 from oyster_agents.config import LoopConfig, RoleModelConfig
 from oyster_agents.errors import DeadlineExceededError
 from oyster_agents.graphs.constructive import graph_builder
-from oyster_agents.graphs.deadline import _Deadlined
+from oyster_agents.graphs._wrap import hooks_of
+from oyster_agents.graphs.deadline import DeadlineHook
 from oyster_agents.runner import run_batch
 from tests.reliability._helpers import NO_CONVERGENCE, call_counts, read_jsonl, schema_reply, slow_reply, tally
 
@@ -142,11 +143,8 @@ def test_without_a_deadline_no_node_is_wrapped():
         builder = graph_builder(config, models=scripted_models())
         names = set()
         for name, spec in builder.nodes.items():
-            runnable = spec.runnable
-            while runnable is not None:  # progress and tracing wrap the guard from outside
-                if isinstance(runnable, _Deadlined):
-                    names.add(name)
-                runnable = getattr(runnable, "inner", None)
+            if any(isinstance(hook, DeadlineHook) for hook in hooks_of(spec.runnable)):
+                names.add(name)
         return names
 
     assert guarded(_config()) == set()

@@ -21,7 +21,7 @@ from oyster_agents import OysterConfig, build_graph
 from oyster_agents.backends.fake import scripted_models
 from oyster_agents.cli import main
 from oyster_agents.errors import InputError
-from oyster_agents.graphs.constructive import clean_text, validate_query
+from oyster_agents.schemas.query import clean_text, validate_query
 from oyster_agents.runner import run_batch
 from tests.reliability._helpers import read_jsonl
 

@@ -325,7 +325,7 @@ def test_export_onto_an_existing_file_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("content,needle", [
-    (b"[1, 2]\n", "not a JSON object"),
+    (b"[1, 2]\n", "expected a JSON object"),
     (b'{"messages": []}\n\xff\xfe\n', "UTF-8"),
     (DEEP.encode() + b"\n", "nested deeper"),
 ])
@@ -393,11 +393,11 @@ def test_extraction_of_a_deep_or_brace_flooded_reply_fails_cleanly():
 
 
 def test_a_non_utf8_eval_items_file_is_named(tmp_path):
-    from oyster_agents.eval.runner import read_records
+    from oyster_agents.eval.records import read_records
 
     path = tmp_path / "items.jsonl"
     path.write_bytes(b"\x80\n")
-    with pytest.raises(InputError, match="not UTF-8"):
+    with pytest.raises(InputError, match="items.jsonl:1: not an eval record \\(not valid UTF-8 text \\(byte 0\\)\\)"):
         read_records(path)
 
 
@@ -440,7 +440,7 @@ def test_a_yaml_integer_too_long_to_convert_is_a_clean_error(tmp_path, fake_back
 
 def test_an_eval_target_url_with_credentials_is_masked_in_the_items_file():
     from oyster_agents.eval.records import EvalItem, Suite
-    from oyster_agents.eval.runner import evaluate_item
+    from oyster_agents.eval.run import evaluate_item
     from oyster_agents.eval.targets import parse_target
 
     spec = parse_target(f"openai:http://user:{KEY}@127.0.0.1:9/v1:served")

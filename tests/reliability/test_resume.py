@@ -24,7 +24,7 @@ from oyster_agents import OysterConfig, build_graph
 from oyster_agents.backends.fake import scripted_models
 from oyster_agents.errors import BackendError
 from oyster_agents.schemas import Iterate, RiskAssessment, ScoredCandidate
-from oyster_agents.server import sqlite_checkpointer
+from oyster_agents.checkpoints import sqlite_checkpointer
 from tests.reliability import _resume_child as child
 from tests.reliability._helpers import NO_CONVERGENCE, call_counts, schema_reply
 

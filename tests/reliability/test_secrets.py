@@ -29,7 +29,7 @@ from oyster_agents import OysterConfig, build_graph
 from oyster_agents.cli import main
 from oyster_agents.errors import BackendError
 from oyster_agents.runner import run_batch
-from oyster_agents.server import sqlite_checkpointer
+from oyster_agents.checkpoints import sqlite_checkpointer
 from oyster_agents.telemetry import configure_tracing, disable_tracing
 from tests._servers import OpenAICompatServer
 

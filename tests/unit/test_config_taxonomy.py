@@ -8,6 +8,8 @@ from oyster_agents.config import OysterConfig, Role
 from oyster_agents.errors import ConfigError
 from oyster_agents.taxonomy import load_taxonomy
 
+from ._files import load_error
+
 
 def test_defaults_cover_every_role():
     cfg = OysterConfig()
@@ -42,12 +44,9 @@ def test_per_role_models_fall_back_to_default():
     ],
 )
 def test_bad_config_files_name_the_problem(tmp_path, text, needle):
-    path = tmp_path / "bad.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as info:
-        OysterConfig.load(path)
-    assert needle in str(info.value)
-    assert "bad.yaml" in str(info.value) or needle in ("unknown roles", "base_url", "loop.max_steps")
+    message = load_error(OysterConfig.load, tmp_path / "bad.yaml", text, ConfigError)
+    assert needle in message
+    assert "bad.yaml" in message or needle in ("unknown roles", "base_url", "loop.max_steps")
 
 
 def test_default_taxonomy_is_complete():

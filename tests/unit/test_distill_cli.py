@@ -24,9 +24,27 @@ def test_export_writes_dataset_and_reports_skipped_lines(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert code == 0
     assert "sft: train 4, test 1 rows from 5/5 traces" in out and "2 records skipped" in out
-    assert f"skipped {traces}:6: not valid JSON" in err and f"skipped {traces}:7: best_iterate 9 out of range" in err
+    assert f"skipped {traces}:6: invalid JSON" in err and f"skipped {traces}:7: best_iterate 9 out of range" in err
     row = json.loads((tmp_path / "sft" / "train.jsonl").read_text().splitlines()[0])
     assert row["messages"][-1]["content"].startswith("<think>\nUser need:")
+
+
+def test_every_export_flag_reaches_the_dataset_options(tmp_path, capsys):
+    traces = write_jsonl(tmp_path / "t.jsonl", [make_trace(f"query {i}") for i in range(4)])
+    code = main(["export", "preference", str(traces), "--out", str(tmp_path / "p"), "--quiet",
+                 "--reasoning", "chain", "--reasoning-from", "template", "--min-safety", "0.5", "--min-constructive", "-0.5",
+                 "--system", "Be kind.", "--profile", "include", "--allow-fallbacks", "--max-pairs", "2",
+                 "--min-margin", "0.25", "--dedupe", "prompt", "--eval-fraction", "0.5", "--seed", "3",
+                 "--drop-contaminated", "--no-history", "--no-leak-check"])
+    capsys.readouterr()
+    assert code == 0
+    options = json.loads((tmp_path / "p" / "manifest.json").read_text())["options"]
+    assert options | {"leaks": None} == {
+        "reasoning": "chain", "reasoning_from": "template", "min_safety": 0.5, "min_constructive": -0.5,
+        "system_prompt": "Be kind.", "include_history": False, "profile": "include", "leak_check": False, "leaks": None,
+        "allow_fallbacks": True, "max_pairs": 2, "min_margin": 0.25, "dedupe": "prompt", "eval_fraction": 0.5,
+        "seed": 3, "render_with": None, "chat_template": None, "mix": [], "drop_contaminated": True,
+    }
 
 
 def test_export_preference_with_options(tmp_path, capsys):

@@ -14,10 +14,11 @@ from oyster_agents.backends.calls import RoleRuntime
 from oyster_agents.backends.fake import ScriptedChatModel
 from oyster_agents.cli import main
 from oyster_agents.config import RoleModelConfig
+from oyster_agents.distill.assistant import TargetBuilder
 from oyster_agents.distill.contamination import ContaminationIndex, EvalPrompt
 from oyster_agents.distill.dataset import DatasetOptions, export_dataset, read_rows
 from oyster_agents.distill.mix import MixSource, rows_needed, worked_answer
-from oyster_agents.distill.rows import RowOptions, RowStats, TargetBuilder, preference_rows, sft_rows
+from oyster_agents.distill.rows import RowOptions, RowStats, preference_rows, sft_rows
 from oyster_agents.errors import ConfigError, InputError
 from oyster_agents.nodes.reasoning_writer import make_reasoning_writer
 

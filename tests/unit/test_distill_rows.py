@@ -7,16 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from oyster_agents.distill.dataset import DatasetOptions, dedupe_rows, export_dataset, read_manifest, split_rows
-from oyster_agents.distill.rows import (
-    RowOptions,
-    RowStats,
-    assistant_content,
-    clean_answer,
-    preference_rows,
-    reasoning_text,
-    sft_rows,
-)
+from oyster_agents.distill.assistant import assistant_content, clean_answer, reasoning_text
+from oyster_agents.distill.dataset import DatasetOptions, export_dataset, read_manifest
+from oyster_agents.distill.rows import RowOptions, RowStats, preference_rows, sft_rows
+from oyster_agents.distill.split import dedupe_rows, split_rows
 from oyster_agents.distill.traces import LoadedTrace, read_traces
 from oyster_agents.errors import InputError
 from oyster_agents.schemas import RunTrace
@@ -222,7 +216,7 @@ def test_bad_bytes_cost_one_line_and_folders_and_gzip_are_read(tmp_path):
     (folder / "notes.txt").write_text("ignored")
     traces, problems = read_traces([folder])
     assert [(t.source.rsplit("/", 1)[-1], t.line) for t in traces] == [("a.jsonl", 1), ("a.jsonl", 3), ("b.jsonl.gz", 1)]
-    assert [(p.line, p.reason) for p in problems] == [(2, "not UTF-8 text (byte 0)")]
+    assert [(p.line, p.reason) for p in problems] == [(2, "not valid UTF-8 text (byte 0)")]
 
 
 def test_reads_pretty_printed_single_trace_and_json_list(tmp_path):
@@ -262,7 +256,7 @@ def test_export_writes_loadable_split_files_and_manifest(tmp_path):
     report = export_dataset("preference", [traces], tmp_path / "pref", DatasetOptions(eval_fraction=0.2, seed=1))
     assert report.counts == {"train": 16, "test": 4}
     assert report.files == {"train": "train.jsonl", "test": "test.jsonl"}
-    assert [(p.line, p.reason[:14]) for p in report.problems] == [(11, "not valid JSON")]
+    assert [(p.line, p.reason[:12]) for p in report.problems] == [(11, "invalid JSON")]
     manifest = read_manifest(tmp_path / "pref")
     assert manifest is not None and manifest.kind == "preference" and manifest.stats.used == 10
     row = json.loads((tmp_path / "pref" / "train.jsonl").read_text().splitlines()[0])

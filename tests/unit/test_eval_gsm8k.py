@@ -10,8 +10,8 @@ from oyster_agents.cli import main
 from oyster_agents.errors import InputError
 from oyster_agents.eval.gsm8k import extract_answer, load_gsm8k, normalize_number, reference_answer, score_answer
 from oyster_agents.eval.records import EvalItem, ItemRecord, Suite, Verdicts
-from oyster_agents.eval.runner import ITEMS_FILE, read_records
-from oyster_agents.eval.scoring import gsm8k_summary
+from oyster_agents.eval.records import ITEMS_FILE, read_records
+from oyster_agents.eval.summaries import gsm8k_summary
 from tests._servers import OpenAICompatServer
 
 
@@ -118,7 +118,7 @@ def test_cli_compare_mode_resume_and_error_rows(tmp_path):
 
 def test_graph_target_on_gsm8k_needs_no_judge_shows_progress_and_keeps_traces(tmp_path, fake_models, capsys):
     from oyster_agents.config import OysterConfig
-    from oyster_agents.eval.runner import run_eval
+    from oyster_agents.eval.run import run_eval
     from oyster_agents.eval.targets import parse_target
 
     items = [EvalItem(id=f"g{i}", suite=Suite.GSM8K, query=f"What is {i} + {i}?", reference=str(2 * i)) for i in (1, 2)]

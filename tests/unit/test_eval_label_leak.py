@@ -6,8 +6,8 @@ import json
 
 from oyster_agents.backends.calls import RoleRuntime
 from oyster_agents.config import OysterConfig
-from oyster_agents.eval.records import EvalItem, Suite
-from oyster_agents.eval.runner import ITEMS_FILE, read_records, run_eval
+from oyster_agents.eval.records import ITEMS_FILE, EvalItem, Suite, read_records
+from oyster_agents.eval.run import run_eval
 from oyster_agents.eval.targets import ChatTarget, parse_target
 from tests._servers import OpenAICompatServer
 

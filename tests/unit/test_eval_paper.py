@@ -10,12 +10,14 @@ from oyster_agents.backends.calls import RoleRuntime
 from oyster_agents.config import OysterConfig
 from oyster_agents.errors import InputError
 from oyster_agents.eval.judge import Judge
-from oyster_agents.eval.records import EvalItem, Protocol, Suite
+from oyster_agents.eval.rates import NO_RULE_GROUP, strata_summary
+from oyster_agents.eval.records import ITEMS_FILE, EvalItem, Protocol, Suite, read_records
 from oyster_agents.eval.rules import load_rules
-from oyster_agents.eval.runner import ITEMS_FILE, read_records, run_eval
-from oyster_agents.eval.scoring import NO_RULE_GROUP, strata_summary
+from oyster_agents.eval.run import run_eval
 from oyster_agents.eval.targets import parse_target
 from oyster_agents.taxonomy import load_taxonomy
+
+from ._files import load_error
 
 # A rule set of our own (the benchmark's text is read at run time, never copied here).
 RULES = [
@@ -99,10 +101,10 @@ def test_rules_from_xlsx(tmp_path):
     ("not json\n", "invalid JSON"),
 ])
 def test_bad_rule_files(tmp_path, content, message):
-    path = tmp_path / "r.jsonl"
-    path.write_text(content, encoding="utf-8")
-    with pytest.raises(InputError, match=message):
-        load_rules(path)
+    assert message in load_error(load_rules, tmp_path / "r.jsonl", content, InputError)
+
+
+def test_a_missing_rule_file(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         load_rules(tmp_path / "missing.jsonl")
 

@@ -127,9 +127,9 @@ def test_percent_bars_keep_a_fixed_axis_and_label_missing_values():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from oyster_agents.eval.report import _bars
+    from oyster_agents.eval.report.plots import bars
 
-    fig = _bars(plt, ["L1 en", "L2 zh"], {"graph": [0.0, None]}, title="t", value_label="ASR %", percent=True)
+    fig = bars(plt, ["L1 en", "L2 zh"], {"graph": [0.0, None]}, title="t", value_label="ASR %", percent=True)
     ax = fig.axes[0]
     assert ax.get_ylim() == (0.0, 110.0)  # an all-zero chart still shows a 0-100 scale
     assert [t.get_text() for t in ax.texts] == ["0%", "n/a"]
@@ -156,9 +156,9 @@ def test_bars_draw_the_intervals_as_error_bars():
     import matplotlib.pyplot as plt
     from matplotlib.container import ErrorbarContainer
 
-    from oyster_agents.eval.report import _bars
+    from oyster_agents.eval.report.plots import bars
 
-    fig = _bars(plt, ["L1", "L2"], {"base": [40.0, 10.0]}, errors={"base": [(20.0, 70.0), None]},
+    fig = bars(plt, ["L1", "L2"], {"base": [40.0, 10.0]}, errors={"base": [(20.0, 70.0), None]},
                 title="t", value_label="ASR %", percent=True)
     (bars,) = [c for c in fig.axes[0].containers if not isinstance(c, ErrorbarContainer)]
     err = bars.errorbar

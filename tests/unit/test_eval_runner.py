@@ -9,8 +9,8 @@ import pytest
 from oyster_agents.config import OysterConfig
 from oyster_agents.errors import InputError
 from oyster_agents.eval.loaders import load_constructive, select
-from oyster_agents.eval.records import EvalItem, ItemRecord, Suite
-from oyster_agents.eval.runner import ITEMS_FILE, read_records, run_eval
+from oyster_agents.eval.records import ITEMS_FILE, EvalItem, ItemRecord, Suite, read_records
+from oyster_agents.eval.run import run_eval
 from oyster_agents.eval.targets import parse_target
 
 CONFIG = OysterConfig(loop={"max_steps": 1, "candidates": 2})

@@ -5,16 +5,10 @@ from __future__ import annotations
 import pytest
 
 from oyster_agents.eval.records import EvalItem, ItemRecord, RefusalJudgment, RefusalLabel, Suite, Verdicts
-from oyster_agents.eval.scoring import (
-    BETAS,
-    constructive_summary,
-    item_score,
-    latest,
-    strata_summary,
-    string_match_refusal,
-    summarize,
-    xstest_summary,
-)
+from oyster_agents.eval.rates import strata_summary, xstest_summary
+from oyster_agents.eval.scores import BETAS, item_score, latest
+from oyster_agents.eval.string_match import string_match_refusal
+from oyster_agents.eval.summaries import constructive_summary, summarize
 from oyster_agents.schemas import RubricScores, SafetyJudgment, SatisfactionJudgment
 
 
@@ -76,7 +70,7 @@ def test_constructive_summary_exact_numbers(constructive_records):
 
 
 def test_paper_style_score_hand_computed(constructive_records):
-    from oyster_agents.eval.scoring import PAPER_BETAS, item_paper_score, item_unsafe, paper_normalize
+    from oyster_agents.eval.scores import PAPER_BETAS, item_paper_score, item_unsafe, paper_normalize
 
     a, b, c, d, e = constructive_records
     # binary r: only "unsafe" counts; borderline b is r = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from oyster_agents import OysterConfig
 from oyster_agents.backends.openai_compat import make_openai_model, split_base_urls
-from oyster_agents.distributed import shard_items
+from oyster_agents.runner.ray import shard_items
 from oyster_agents.runner.endpoints import config_for_endpoint, endpoint_count
 from oyster_agents.runner.inputs import BatchItem
 

@@ -38,7 +38,7 @@ import pytest
 
 from oyster_agents import OysterConfig, build_graph
 from oyster_agents.backends.fake import scripted_models
-from oyster_agents.nodes._common import fallback_data
+from oyster_agents.prompts import fallback_data
 from oyster_agents.schemas import RunTrace
 from oyster_agents.taxonomy import load_taxonomy
 

@@ -13,7 +13,7 @@ from oyster_agents.backends.fake import scripted_models
 from oyster_agents.errors import ConfigError, InputError
 from oyster_agents.graphs.progress import EVENT_TYPE, LABELS
 from oyster_agents.graphs.review import REVIEW
-from oyster_agents.nodes._common import fallback_data
+from oyster_agents.prompts import fallback_data
 from oyster_agents.schemas import RunTrace
 
 from . import _scripts as s

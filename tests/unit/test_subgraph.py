@@ -13,7 +13,7 @@ from typing_extensions import TypedDict
 from oyster_agents import OysterConfig, build_graph
 from oyster_agents.backends.fake import scripted_models
 from oyster_agents.schemas import ChatTurn, Iterate, RiskAssessment
-from oyster_agents.server import checkpoint_allowlist, sqlite_checkpointer
+from oyster_agents.checkpoints import checkpoint_allowlist, sqlite_checkpointer
 from oyster_agents.state import OysterState
 
 from . import _scripts as s

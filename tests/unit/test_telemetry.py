@@ -27,7 +27,8 @@ from oyster_agents.backends.fake import scripted_models
 from oyster_agents.errors import BackendError
 from oyster_agents.graphs.constructive import SOLVE, graph_builder
 from oyster_agents.telemetry import configure_tracing, disable_tracing, instrument_graph
-from oyster_agents.telemetry.graph import TracedNode, TracedStateGraph
+from oyster_agents.graphs._wrap import hooks_of
+from oyster_agents.telemetry.nodes import NodeSpans, TracedStateGraph
 
 ROOT = "invoke_workflow oyster"
 STEP = "lingo_bp.step"
@@ -311,7 +312,7 @@ def test_with_config_and_get_graph_keep_working(traced):
 def test_a_graph_built_before_setup_is_traced_and_disable_stops_spans(traced):
     disable_tracing()
     plain = graph_builder(small_config(candidates=1, steps=1), models=scripted_models())
-    assert any(isinstance(spec.runnable, TracedNode) for spec in plain.nodes.values())  # always instrumented
+    assert any(isinstance(h, NodeSpans) for spec in plain.nodes.values() for h in hooks_of(spec.runnable))  # always instrumented
     compiled = build_graph(small_config(candidates=1, steps=1), models=scripted_models())
     assert isinstance(compiled, TracedStateGraph)
     assert compiled.invoke({"query": QUERY})["trace"]["trace_id"] is None  # off: no span at all

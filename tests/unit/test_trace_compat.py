@@ -9,7 +9,7 @@ from oyster_agents.distill.rows import RowOptions, preference_rows, sft_rows
 from oyster_agents.distill.traces import read_traces
 from oyster_agents.eval.records import EvalItem, ItemRecord, Suite
 from oyster_agents.eval.report import build_report
-from oyster_agents.eval.runner import read_records
+from oyster_agents.eval.records import read_records
 from oyster_agents.schemas import RunTrace
 
 FIXTURE = Path(__file__).parent / "fixtures" / "trace_v1_0.json"

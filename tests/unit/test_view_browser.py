@@ -15,9 +15,8 @@ import pytest
 
 from oyster_agents.view import build_site, load_entries, write_site
 from oyster_agents.view.server import make_server
-from oyster_agents.view.site import signed
 
-from .._browser import PageWatch, launch
+from .._browser import PageWatch, check_heatmap
 from ._view_traces import HOSTILE, as_schema_1_0, scripted_trace, with_iterate_games
 
 ERROR = {"id": "broken-1", "status": "error", "query": "why did this fail", "error": {"type": "BackendError",
@@ -47,14 +46,6 @@ def site(traces, tmp_path_factory):
     lines = [json.dumps(traces[k]) for k in ("good", "hostile", "old")] + [json.dumps(ERROR), json.dumps(traces["full"])]
     (folder / "batch.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return build_site(load_entries([folder / "batch.jsonl"]))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    driver, browser = launch()
-    yield browser
-    browser.close()
-    driver.stop()
 
 
 @pytest.fixture(scope="module", params=["served", "file"])
@@ -90,16 +81,8 @@ def test_item_page_shows_the_game_and_the_iterates(watch, base, traces):
     trace = traces["good"]
     _open(watch, base, "q00000.html")
     page = watch.page
-    cells = page.locator("svg.heatmap g.cell")
-    assert cells.count() == len(trace["candidates"]) * 3 == 12
-    for n in range(cells.count()):
-        cell = cells.nth(n)
-        cand, utype = int(cell.get_attribute("data-candidate")), cell.get_attribute("data-type")
-        stored = trace["candidates"][cand]["utility_by_type"][utype]
-        assert float(cell.get_attribute("data-utility")) == pytest.approx(stored, abs=1e-4)
-        assert cell.locator("text.cell-value").text_content() == signed(stored)
-    chosen = page.locator("svg.heatmap g.hm-row[data-chosen=true]")
-    assert chosen.count() == 1 and int(chosen.get_attribute("data-candidate")) == trace["chosen"] == 3
+    assert len(trace["candidates"]) == 4 and trace["chosen"] == 3
+    chosen = check_heatmap(page, trace)
     assert chosen.locator("text.chosen-mark").text_content() == "★"
     infeasible = page.locator("svg.heatmap g.hm-row.infeasible")
     assert [int(infeasible.nth(i).get_attribute("data-candidate")) for i in range(infeasible.count())] == [

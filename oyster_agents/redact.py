@@ -1,9 +1,13 @@
-"""Keep credentials out of telemetry: scrub error text and strip user info from URLs."""
+"""Keep credentials out of messages, logs and telemetry: scrub error text, strip user info from URLs.
+
+The one place that knows what a credential looks like; backends, the runner and telemetry use it.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 MASK = "[REDACTED]"
@@ -15,6 +19,8 @@ _PATTERNS = [
     re.compile(r"(?i)\b(api[_-]?key|access[_-]?token|token|secret|password|authorization)\b(\s*[=:]\s*)([\"']?)[^\s\"',;]+"),
     re.compile(r"(?i)(https?://)[^/@\s:]+:[^/@\s]+@"),
 ]
+_USER_INFO = re.compile(r"[a-z][a-z0-9+.-]*://([^/@\s]+)@", re.IGNORECASE)
+_URL_CREDENTIALS = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s,]+@")
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
@@ -30,13 +36,23 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 
 def url_secrets(url: str | None) -> list[str]:
     """The user name and password written into a URL (``http://user:pass@host``), to be masked."""
-    import re as _re
-
     found = []
-    for match in _re.finditer(r"[a-z][a-z0-9+.-]*://([^/@\s]+)@", url or "", _re.IGNORECASE):
+    for match in _USER_INFO.finditer(url or ""):
         user, _, password = match.group(1).partition(":")
         found += [part for part in (password, user) if part and len(part) >= 4]
     return found
+
+
+def credentials(api_key: Any = None, url: str | None = None) -> list[str]:
+    """The secrets to mask in text about one endpoint: its API key (a ``SecretStr`` or text) and the
+    user name and password written into its URL."""
+    key = api_key.get_secret_value() if hasattr(api_key, "get_secret_value") else api_key
+    return ([str(key)] if key else []) + url_secrets(url)
+
+
+def mask_url_credentials(url: str | None) -> str | None:
+    """``url`` with any ``user:password@`` replaced by ``***@``, for repr, dumps and messages."""
+    return _URL_CREDENTIALS.sub(r"\1***@", url) if url else url
 
 
 def host_and_port(url: str | None) -> tuple[str | None, int | None]:

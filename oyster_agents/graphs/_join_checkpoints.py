@@ -1,4 +1,4 @@
-"""Join edges checkpointed as they were, not as they became (a fix for LangGraph's async saves).
+"""Workaround for LangGraph (checked up to 1.2.24): join edges are checkpointed as they were, not as they became.
 
 A join edge (``add_edge([a, b], c)``) is a ``NamedBarrierValue`` channel whose ``checkpoint()``
 returns its live ``seen`` set. With ``durability="async"`` (LangGraph's default) a checkpoint is
@@ -6,6 +6,10 @@ serialised in the background, after later steps have added to that set: a proces
 leaves a checkpoint whose join looks complete too early, and a resume from it runs the joined node
 before its inputs, never runs it again, and ends without an answer. Returning a copy freezes the
 set when the checkpoint is taken.
+
+``tests/unit/test_join_checkpoints.py`` reproduces the upstream behaviour without the patch; when
+a LangGraph release makes it fail (the channel returns a copy itself), delete this module and its
+call in ``graph_builder``.
 """
 
 from __future__ import annotations
@@ -13,6 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 from langgraph.channels.named_barrier_value import NamedBarrierValue, NamedBarrierValueAfterFinish
+
+
+# LangGraph's own methods, for the reproduction test.
+UPSTREAM = (NamedBarrierValue.checkpoint, NamedBarrierValueAfterFinish.checkpoint)
 
 
 def _seen_copy(self: NamedBarrierValue[Any]) -> set[Any]:
