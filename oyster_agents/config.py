@@ -128,7 +128,7 @@ class RoleModelConfig(BaseModel):
 ROLE_MAX_TOKENS: dict[str, int] = {
     "risk_assessor": 256,
     "strategist": 288,
-    "user_simulator": 160,
+    "user_simulator": 224,
     "responder": 384,
     "safety_critic": 192,
     "satisfaction_critic": 128,
