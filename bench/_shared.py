@@ -20,7 +20,7 @@ SAMPLE_QUERIES = [
 # ``python -c CLI_CHILD PATH [--structured-log FILE] ARGS...`` runs ``oyster ARGS...``; a PATH starting
 # with "old" or "before" first switches off the grammar's string bounds and the closing of objects
 # before max_tokens (they have no setting of their own); with ``--structured-log`` every structured
-# output is logged as it ends (its role, schema, calls and whether the fallback replaced it).
+# output is logged as it ends (its query's record id, role, schema, calls and whether the fallback replaced it).
 CLI_CHILD = """
 import sys
 import oyster_agents.backends.local as local
@@ -30,10 +30,13 @@ if sys.argv[1].startswith(("old", "before")):
     local.CLOSE_BEFORE_BUDGET = False
 if len(sys.argv) > 2 and sys.argv[2] == "--structured-log":  # one JSON line per structured output, as it ends
     import json, threading
+    from langchain_core.runnables.config import var_child_runnable_config
     log, lock, invoke = open(sys.argv[3], "a"), threading.Lock(), structured.invoke_structured
     def logged(runtime, messages, schema, **kwargs):
         result = invoke(runtime, messages, schema, **kwargs)
-        line = json.dumps({"role": runtime.role, "schema": schema.__name__, "fallback": result.used_fallback,
+        run = var_child_runnable_config.get() or {}  # ``oyster batch`` tags each query's run with its id
+        line = json.dumps({"id": run.get("metadata", {}).get("oyster_record_id"), "role": runtime.role,
+                           "schema": schema.__name__, "fallback": result.used_fallback,
                            "calls": [c.model_dump(mode="json") for c in result.calls]})
         with lock:
             log.write(line + "\\n")

@@ -23,12 +23,15 @@ role, its prompt and the backend's settings, not on the number of strategies or 
 loop measures the same rates at a lower cost. The prefix cache is on in every path: it gives the same greedy
 tokens as running without it (``tests/unit/test_prefix_cache.py``), only sooner.
 
-Each path logs every structured output as it ends (``OUT/<path>.structured.jsonl``: role, schema, its
-calls, fallback or not) and appends one trace per finished query to ``OUT/<path>.jsonl``, so a partial
-run still counts and rerunning the same command resumes it (queries already finished are skipped).
+Each path logs every structured output as it ends (``OUT/<path>.structured.jsonl``: its query's id,
+role, schema, calls, fallback or not) and appends one trace per finished query to ``OUT/<path>.jsonl``,
+so a partial run still counts and rerunning the same command resumes it: queries already finished are
+skipped, and the outputs logged for queries that did not finish are dropped before they run again.
+``--shards N`` splits each path's queries over N children (``OUT/<path>.s<i>.*``) to use N cores.
 ``--report`` prints the tables from what is there.
 
     python bench/bench_structured_validity.py                    # the paths at once, into out/structured-validity
+    python bench/bench_structured_validity.py --paths after --shards 2   # one path on two cores
     python bench/bench_structured_validity.py --report           # the tables from what is there
 """
 
@@ -55,7 +58,7 @@ PATHS: dict[str, list[str]] = {"before": OLD_BUDGET, "after": [], "after-int8": 
 COMMON = ["--profile", "cpu-quick", "--set", "roles.default.threads=1"]
 
 
-def write_queries(target: Path, limit: int | None) -> int:
+def query_rows(limit: int | None) -> list[dict[str, Any]]:
     """The quick-start query, then the examples interleaved by kind (a partial run covers every kind)."""
     by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for line in EXAMPLES.read_text().splitlines():
@@ -65,18 +68,30 @@ def write_queries(target: Path, limit: int | None) -> int:
     rows = [{"id": "quickstart", "query": QUICKSTART_QUERY}]
     for group in zip_longest(*by_kind.values()):
         rows += [row for row in group if row is not None]
-    rows = rows[:limit] if limit else rows
-    target.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return len(rows)
+    return rows[:limit] if limit else rows
 
 
-def start_path(name: str, out: Path, concurrency: int, loop: list[str]) -> subprocess.Popen:
-    """``oyster batch`` for one path in a child process (its log in ``OUT/<path>.log``)."""
-    argv = [sys.executable, "-c", CLI_CHILD, name, "--structured-log", str(out / f"{name}.structured.jsonl"),
-            "batch", str(out / f"{name}.queries.jsonl"), "--out",
-            str(out / f"{name}.jsonl"), "--concurrency", str(concurrency), "--no-progress",
+def shard_stems(name: str, shards: int) -> list[str]:
+    """The file stems of one path: ``NAME``, or ``NAME.s0`` … when its queries are split in shards."""
+    return [name] if shards == 1 else [f"{name}.s{i}" for i in range(shards)]
+
+
+def keep_finished_outputs(out: Path, stem: str) -> None:
+    """Drop the logged outputs of queries that did not finish: a resumed run asks for them again."""
+    log = out / f"{stem}.structured.jsonl"
+    finished = {record.get("id") for record in load_lines(out / f"{stem}.jsonl")}
+    kept = [record for record in load_lines(log) if record.get("id") in finished]
+    if log.is_file():
+        log.write_text("".join(json.dumps(record) + "\n" for record in kept))
+
+
+def start_path(name: str, stem: str, out: Path, concurrency: int, loop: list[str]) -> subprocess.Popen:
+    """``oyster batch`` for one path's queries (or one shard of them) in a child process (log: ``OUT/<stem>.log``)."""
+    argv = [sys.executable, "-c", CLI_CHILD, name, "--structured-log", str(out / f"{stem}.structured.jsonl"),
+            "batch", str(out / f"{stem}.queries.jsonl"), "--out",
+            str(out / f"{stem}.jsonl"), "--concurrency", str(concurrency), "--no-progress",
             *COMMON, *loop, *PATHS[name]]
-    log = (out / f"{name}.log").open("a")
+    log = (out / f"{stem}.log").open("a")
     return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -177,6 +192,8 @@ def main() -> None:
                         help="Lingo-BP iterates per query instead of the profile's 3 (1: the model's own answer "
                              "only, no revision; cheaper, every role but the revision itself still runs)")
     parser.add_argument("--sequential", action="store_true", help="one path after the other, not all at once")
+    parser.add_argument("--shards", type=int, default=1, metavar="N",
+                        help="split each path's queries over N children (one torch thread each), to use N cores")
     parser.add_argument("--report", action="store_true", help="print the tables from what the paths logged so far")
     args = parser.parse_args()
     for variant in args.variant:
@@ -190,21 +207,30 @@ def main() -> None:
 
         default_model_path()  # the one-time conversion happens before the children start
         out.mkdir(parents=True, exist_ok=True)
+        rows = query_rows(args.limit)
+        total = len(rows)
         for name in names:
-            total = write_queries(out / f"{name}.queries.jsonl", args.limit)
+            for shard, stem in enumerate(shard_stems(name, args.shards)):
+                shard_rows = rows[shard::args.shards]
+                (out / f"{stem}.queries.jsonl").write_text("".join(json.dumps(row) + "\n" for row in shard_rows))
+                keep_finished_outputs(out, stem)
         print(f"{total} queries, paths {', '.join(names)}; load average {os.getloadavg()[0]:.1f} on "
               f"{os.cpu_count()} CPUs; traces and logs under {out}/", flush=True)
         started = time.perf_counter()
         waves = [[n] for n in names] if args.sequential else [names]
         for wave in waves:
-            children = {name: start_path(name, out, args.concurrency, loop) for name in wave}
-            for name, child in children.items():
+            children = {stem: start_path(name, stem, out, args.concurrency, loop)
+                        for name in wave for stem in shard_stems(name, args.shards)}
+            for stem, child in children.items():
                 if child.wait() != 0:
-                    print(f"{name}: oyster batch exited {child.returncode} (see {out / (name + '.log')})", flush=True)
+                    print(f"{stem}: oyster batch exited {child.returncode} (see {out / (stem + '.log')})", flush=True)
         print(f"finished in {time.perf_counter() - started:.0f} s wall", flush=True)
-    results = {name: load_lines(out / f"{name}.structured.jsonl") for name in names}
+    def path_files(name: str, suffix: str) -> list[Path]:
+        return [out / f"{name}{suffix}", *sorted(out.glob(f"{name}.s[0-9]*{suffix}"))]
+
+    results = {name: [r for f in path_files(name, ".structured.jsonl") for r in load_lines(f)] for name in names}
     for name, outputs in results.items():
-        finished = sum("usage" in record for record in load_lines(out / f"{name}.jsonl"))
+        finished = sum("usage" in record for f in path_files(name, ".jsonl") for record in load_lines(f))
         print()
         print(path_table(name, outputs, finished))
     if len(results) > 1 and all(results.values()):

@@ -45,7 +45,8 @@ class LocalChatModel(BaseChatModel):
         prefix_cache_mb: memory for cached system-prompt keys/values (least recently used go
             first); 0 turns the prefix cache off.
         quantize: "int8" replaces the linear layers by dynamically quantized int8 ones (CPU,
-            float32 only): faster decoding, slightly different tokens (docs/performance.md).
+            float32 only), but for those whose activations int8 would damage (``_int8.py``):
+            less CPU per token, different tokens, a somewhat higher perplexity (docs/performance.md).
 
     Example:
         >>> from oyster_agents import default_model_path
@@ -134,7 +135,9 @@ class LocalChatModel(BaseChatModel):
             ).to(self.device)
             model.eval()
             if self.quantize == "int8":
-                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+                from oyster_agents.backends._int8 import quantize_int8
+
+                model = quantize_int8(model)
             stop_ids = {tokenizer.eos_token_id}
             for token in ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>"):
                 tid = tokenizer.convert_tokens_to_ids(token)

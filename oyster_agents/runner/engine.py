@@ -99,7 +99,9 @@ async def run_items(
     async def run_one(index: int, item: BatchItem) -> dict[str, Any]:
         graph = graphs[index % len(graphs)]
         try:
-            result = await graph.ainvoke(item.graph_input(), config={"recursion_limit": recursion_limit})
+            # The record id in the run's metadata tags every callback and trace of this query with it.
+            run_config = {"recursion_limit": recursion_limit, "metadata": {"oyster_record_id": item.id}}
+            result = await graph.ainvoke(item.graph_input(), config=run_config)
         except ConfigError:
             raise
         except Exception as exc:  # any per-query failure becomes a record; the run goes on

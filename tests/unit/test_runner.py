@@ -206,3 +206,27 @@ def test_run_batch_is_exported_lazily_from_the_package():
     import oyster_agents
 
     assert oyster_agents.run_batch is run_batch
+
+
+def test_every_model_call_of_a_query_carries_its_record_id_in_the_run_metadata(tmp_path):
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    seen: list[tuple[str, str]] = []
+
+    class Recorder(BaseCallbackHandler):
+        def on_chat_model_start(self, serialized, messages, *, metadata=None, **kwargs):
+            text = messages[0][-1].text
+            seen.append(((metadata or {}).get("oyster_record_id"), text))
+
+    models = scripted_models()
+    for model in models.values():
+        model.callbacks = [Recorder()]
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    _write_input(src, _queries(3))
+    run_batch(src, out, config=CONFIG, models=models, concurrency=3)
+    assert {record_id for record_id, _ in seen} == {"q0", "q1", "q2"}
+    # Each call is tagged with its own query, though the three run at once.
+    for record_id, text in seen:
+        tags = set(QUERY_TAG.findall(text))
+        assert tags <= {record_id[1:]}, (record_id, tags)
+    assert sum(bool(QUERY_TAG.search(text)) for _, text in seen) >= 3
