@@ -121,6 +121,14 @@ def chat_messages(item: EvalItem) -> list[BaseMessage]:
     return convert_to_messages([*given["history"], {"role": "user", "content": given["query"]}])
 
 
+def returned_reasoning(trace: Mapping[str, Any]) -> str:
+    """The reasoning behind the answer a run returned: the selected iterate's, or none when the
+    safety gate replaced every (unsafe) iterate by the cautious answer."""
+    if any(f.get("kind") == "all_unsafe" for f in trace.get("fallbacks", [])):
+        return ""
+    return trace["iterates"][trace["best_iterate"]].get("reasoning", "")
+
+
 class GraphTarget:
     """The constructive graph: the answer is the best iterate's; the trace is kept.
 
@@ -143,8 +151,7 @@ class GraphTarget:
             config={"recursion_limit": self._limit},
         )
         trace = out["trace"]
-        best = trace["iterates"][trace["best_iterate"]]
-        return Answer(answer=out["answer"], reasoning=best.get("reasoning", ""), trace=trace)
+        return Answer(answer=out["answer"], reasoning=returned_reasoning(trace), trace=trace)
 
 
 class ChatTarget:
