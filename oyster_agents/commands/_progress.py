@@ -45,7 +45,8 @@ STAGES: dict[str, str] = {
     "review": "review",
 }
 # Bookkeeping nodes that take no model call: no line of their own.
-QUIET = frozenset({"prepare", "collect_candidates", "critique", "score_iterate", "finalize"})
+QUIET = frozenset({"prepare", "collect_candidates", "critique", "score_iterate", "wait_for_game", "game_ready",
+                   "finalize"})
 
 
 def stage_of(node: str) -> str | None:
