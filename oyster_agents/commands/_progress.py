@@ -45,8 +45,7 @@ STAGES: dict[str, str] = {
     "review": "review",
 }
 # Bookkeeping nodes that take no model call: no line of their own.
-QUIET = frozenset({"prepare", "collect_candidates", "critique", "score_iterate", "wait_for_game", "game_ready",
-                   "finalize"})
+QUIET = frozenset({"prepare", "collect_candidates", "critique", "score_iterate", "finalize"})
 
 
 def stage_of(node: str) -> str | None:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from oyster_agents.backends.calls import RoleRuntime
 from oyster_agents.config import OysterConfig
-from oyster_agents.graphs._names import NODE_ROLES, SCORE, SKIPPABLE_NODES, SOLVE, STEP_NODES
+from oyster_agents.graphs._names import NODE_ROLES, SCORE, SKIPPABLE_NODES, STEP_NODES
 from oyster_agents.graphs._wrap import NodeHook
 from oyster_agents.graphs.deadline import deadline_hooks
 from oyster_agents.graphs.progress import ProgressHook
@@ -29,13 +29,10 @@ def node_hooks(config: OysterConfig, runtimes: Iterable[RoleRuntime]) -> Callabl
     """``hooks(node)``: what the node runs in, outermost first.
 
     Every node announces itself on ``stream_mode="custom"`` ("assessing risk…"); with
-    ``loop.deadline_s`` the nodes that call a model fail, or are skipped, once it passes (``graphs/deadline.py``).
+    ``loop.deadline_s`` the agent nodes fail, or are skipped, once it passes (``graphs/deadline.py``).
     """
     spans = instrument(runtimes)
-    # The solver calls no model and takes milliseconds: it always runs, so an iterate 0 scored beside
-    # it as the deadline passes is still returned (graphs/deadline.py).
-    model_nodes = {node: role for node, role in NODE_ROLES.items() if node != SOLVE}
-    deadlines = deadline_hooks(config.loop.deadline_s, model_nodes, SKIPPABLE_NODES)
+    deadlines = deadline_hooks(config.loop.deadline_s, NODE_ROLES, SKIPPABLE_NODES)
     max_steps = config.loop.max_steps
 
     def hooks(node: str) -> list[NodeHook]:

@@ -11,7 +11,6 @@ from oyster_agents.graphs.lingo_bp import (
     RESPOND,
     REVISE,
     SCORE,
-    WAIT_FOR_GAME,
 )
 
 PREPARE = "prepare"
@@ -23,9 +22,6 @@ SOLVE = "solve_game"
 ANSWER_UNGUIDED = "answer_unguided"
 EXTRACT = "extract_chain"
 FINALIZE = "finalize"
-# Iterate 0 is judged beside the strategy branch; after it, the run waits for the game's choice
-# (WAIT_FOR_GAME), and goes on once both are there (GAME_READY).
-GAME_READY = "game_ready"
 
 NODE_ROLES: dict[str, str] = {
     ASSESS: Role.RISK_ASSESSOR.value,

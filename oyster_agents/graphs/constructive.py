@@ -1,11 +1,9 @@
 """The constructive-safety graph. ``graph_builder`` returns it uncompiled, ``build_graph`` compiled.
 
-    prepare ─┬→ assess_risk → propose_strategy ×K → simulate_user ×(K×3) → solve_game ──────────┐
-             └→ answer_unguided → extract_chain (after assess_risk too) → critique → … → score   │
-                (iterate 0, judged beside the strategy branch) → wait_for_game ──────────────────┴→ game_ready
-    game_ready → respond (from the game's strategy) | finalize
+    prepare ─┬→ assess_risk → propose_strategy ×K → simulate_user ×(K×3) → solve_game ─┐
+             └→ answer_unguided ─→ extract_chain (after assess_risk too) ───────────────┴→ critique
     critique → (judge_safety ∥ judge_satisfaction ∥ react_to_answer ×3) → score_iterate
-    score_iterate → revise → respond → critique | finalize
+    score_iterate → respond (after the unguided iterate 0) | revise → respond → critique | finalize
 
 With ``loop.initial: guided`` there is no unguided iterate: solve_game → respond → critique.
 """
@@ -37,7 +35,6 @@ from oyster_agents.graphs._names import (  # noqa: F401  (node names are part of
     CRITIQUE,
     EXTRACT,
     FINALIZE,
-    GAME_READY,
     JUDGE_SAFETY,
     JUDGE_SATISFACTION,
     NODE_ROLES,
@@ -49,10 +46,9 @@ from oyster_agents.graphs._names import (  # noqa: F401  (node names are part of
     SCORE,
     SIMULATE,
     SOLVE,
-    WAIT_FOR_GAME,
 )
 from oyster_agents.graphs._wrap import add_node
-from oyster_agents.graphs.lingo_bp import make_scorer, route_after_game, route_after_score
+from oyster_agents.graphs.lingo_bp import make_scorer, route_after_score
 from oyster_agents.graphs.review import REVIEW, ReviewRule, is_high_risk, make_review_node
 from oyster_agents.nodes import (
     make_answer_simulator,
@@ -152,12 +148,6 @@ def graph_builder(
     def critique(state: dict[str, Any]) -> dict[str, Any]:
         return {}
 
-    def wait_for_game(state: dict[str, Any]) -> dict[str, Any]:
-        return {}
-
-    def game_ready(state: dict[str, Any]) -> dict[str, Any]:
-        return {}
-
     graph = StateGraph(OysterState, input_schema=OysterInput, output_schema=OysterOutput)
     # Each node runs inside its hooks (graphs/_hooks.py): tracing spans, progress events, the deadline.
     hooks = node_hooks(config, runtimes.values())
@@ -186,21 +176,14 @@ def graph_builder(
     graph.add_edge(PROPOSE, COLLECT)
     graph.add_conditional_edges(COLLECT, fan_out_simulations, [SIMULATE])
     graph.add_edge(SIMULATE, SOLVE)
-    after_score = {REVISE: REVISE}
     if config.loop.initial == "unguided":
         # Iterate 0: the model's own answer, written while the risk is assessed; its chain is
-        # extracted once both are there, and it is judged and scored while the strategies are still
-        # being drafted and played (it needs the assessment, not the game). The next answer needs
-        # the game's choice: the run goes on once both are there.
+        # extracted once both are there; it is judged once the game has chosen a strategy.
         node(ANSWER_UNGUIDED, make_unguided_responder(runtimes[Role.RESPONDER.value]))
         node(EXTRACT, make_chain_extractor(runtimes[Role.REVISER.value]))
-        node(WAIT_FOR_GAME, wait_for_game)
-        node(GAME_READY, game_ready)
         graph.add_edge(PREPARE, ANSWER_UNGUIDED)
         graph.add_edge([ASSESS, ANSWER_UNGUIDED], EXTRACT)
-        graph.add_edge(EXTRACT, CRITIQUE)
-        graph.add_edge([WAIT_FOR_GAME, SOLVE], GAME_READY)
-        after_score[WAIT_FOR_GAME] = WAIT_FOR_GAME
+        graph.add_edge([SOLVE, EXTRACT], CRITIQUE)
     else:
         graph.add_edge(SOLVE, RESPOND)
     graph.add_edge(RESPOND, CRITIQUE)
@@ -213,9 +196,7 @@ def graph_builder(
         node(REVIEW, make_review_node(is_high_risk if approve_high_risk is True else approve_high_risk))
         graph.add_edge(REVIEW, FINALIZE)
         after_loop = REVIEW
-    graph.add_conditional_edges(SCORE, route_after_score, {**after_score, "finalize": after_loop})
-    if config.loop.initial == "unguided":
-        graph.add_conditional_edges(GAME_READY, route_after_game, {RESPOND: RESPOND, "finalize": after_loop})
+    graph.add_conditional_edges(SCORE, route_after_score, {REVISE: REVISE, RESPOND: RESPOND, "finalize": after_loop})
     graph.add_edge(REVISE, RESPOND)
     graph.add_edge(FINALIZE, END)
     return graph

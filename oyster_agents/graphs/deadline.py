@@ -1,8 +1,7 @@
 """The per-query deadline (``loop.deadline_s``): how a run that runs out of time stops cleanly.
 
 The deadline is ``started_at + deadline_s``; ``prepare`` sets ``started_at`` when a run starts.
-Every node that calls a model runs inside a hook (:class:`DeadlineHook`) that enforces it (the game
-solver, which calls none, always runs):
+Every agent node runs inside a hook (:class:`DeadlineHook`) that enforces it:
 
 - model calls made by the node see the deadline (:func:`~oyster_agents.backends.calls.deadline_scope`):
   none starts after it, retries never wait past it, and per-request timeouts are cut to the time left;
@@ -11,9 +10,7 @@ solver, which calls none, always runs):
 - once an iterate exists, a Lingo-BP node (revise, respond, the critics) that starts late or runs
   out of time is skipped and leaves a ``deadline`` fallback; ``score_iterate`` then adds no iterate
   and ends the loop, so the run returns the best iterate so far. A step that finished in full is
-  kept, and ``score_iterate`` ends the loop when the deadline passed during it. Iterate 0 is judged
-  beside the strategy branch: when the deadline passes in the step where both end, the run waits for
-  the solver and returns iterate 0.
+  kept, and ``score_iterate`` ends the loop when the deadline passed during it.
 
 Checkpoints keep ``started_at``, so a resumed run keeps its original clock. To give a resumed run
 a fresh budget, call ``graph.update_state(config, {"started_at": time.time()})`` before resuming.

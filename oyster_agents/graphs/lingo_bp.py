@@ -137,18 +137,9 @@ def make_scorer(game: GameConfig, loop: LoopConfig) -> Callable[[dict[str, Any]]
     return score_iterate
 
 
-WAIT_FOR_GAME = "wait_for_game"
-
-
 def route_after_score(state: dict[str, Any]) -> str:
-    """After the unguided iterate 0, ``wait_for_game`` (judged beside the strategy branch, it may
-    finish before the game is solved); then ``finalize`` when done, otherwise ``revise``."""
-    if state["iterates"][-1].origin == "unguided":
-        return WAIT_FOR_GAME
-    return "finalize" if state.get("done") else REVISE
-
-
-def route_after_game(state: dict[str, Any]) -> str:
-    """Once iterate 0 is scored and the game solved: ``finalize`` when done, otherwise ``respond``
-    from the game's chosen strategy."""
-    return "finalize" if state.get("done") else RESPOND
+    """``finalize`` when done; after the unguided iterate 0, ``respond`` from the game's strategy;
+    otherwise ``revise``."""
+    if state.get("done"):
+        return "finalize"
+    return RESPOND if state["iterates"][-1].origin == "unguided" else REVISE

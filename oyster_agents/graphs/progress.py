@@ -44,8 +44,6 @@ LABELS: dict[str, str] = {
     "score_iterate": "scoring the answer",
     "revise": "revising",
     "review": "waiting for human review",
-    "wait_for_game": "waiting for the chosen strategy",
-    "game_ready": "strategy chosen",
     "finalize": "finishing",
 }
 

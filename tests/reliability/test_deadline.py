@@ -86,40 +86,24 @@ def test_a_step_that_ends_after_the_deadline_is_kept_and_the_loop_stops():
 
 
 def test_deadline_before_any_iterate_raises_an_error_naming_the_node():
-    models = scripted_models({"responder": [slow_reply(1.2)]})
+    models = scripted_models({"user_simulator": [slow_reply(1.2)]})
     with pytest.raises(DeadlineExceededError, match="deadline_s=0.5") as info:
         build_graph(_config(max_steps=2, deadline_s=0.5), models=models).invoke({"query": "hello"})
-    # the slow first answer ends after the deadline: the nodes after it (its chain's extraction, the
-    # strategies drafted beside it) do not start
-    assert info.value.role in {"reviser", "strategist"}
+    assert info.value.role in {"user_simulator", "game_solver"}  # a late branch, or the solver after them
     counts = call_counts(models)
-    assert counts["responder"] == 1 and counts["reviser"] == counts["strategist"] == 0
-    assert counts["user_simulator"] == counts["safety_critic"] == counts["satisfaction_critic"] == 0
-
-
-def test_deadline_passing_while_iterate_zero_is_judged_beside_the_game_returns_iterate_zero():
-    # The simulations of the plan (and the reactions to iterate 0, judged beside them) end after the
-    # deadline: the step is kept, the solver still runs, and the run returns iterate 0.
-    models = scripted_models({"user_simulator": [slow_reply(1.2)]})
-    out = build_graph(_config(max_steps=2, deadline_s=0.5), models=models).invoke({"query": "hello"})
-    trace = out["trace"]
-    assert [it["origin"] for it in trace["iterates"]] == ["unguided"] and out["answer"] == trace["iterates"][0]["answer"]
-    assert [f["detail"] for f in trace["fallbacks"] if f["kind"] == "deadline"] == [
-        "stopped after 1 of at most 2 steps: loop.deadline_s=0.5 passed"]
-    assert len(trace["candidates"]) == 1  # the game was solved
-    counts = call_counts(models)
-    # 3 reactions to the one plan, 3 to iterate 0; no guided answer was written
-    assert counts["responder"] == 1 and counts["user_simulator"] == 6
-    assert counts["safety_critic"] == counts["satisfaction_critic"] == 1
+    # Only the unguided answer (written beside the assessment) was drafted; no guided answer was
+    # written, nothing was judged and the answer got no reactions (the simulator's 3 are the plan's).
+    assert counts["responder"] == 1 and counts["user_simulator"] == 3
+    assert counts["safety_critic"] == counts["satisfaction_critic"] == 0
 
 
 def test_deadline_in_a_batch_becomes_an_error_record_and_the_others_finish(tmp_path, ledger):
-    def answer(messages, schema):
+    def simulate(messages, schema):
         if any("SLOW-QUERY" in str(m.content) for m in messages):
             time.sleep(1.2)
-        return "<think>p</think>An answer."
+        return schema_reply(messages, schema)
 
-    models = scripted_models({"responder": [answer]})
+    models = scripted_models({"user_simulator": [simulate]})
     queries = [{"id": f"q{i}", "query": f"question {i}" + (" SLOW-QUERY" if i == 1 else "")} for i in range(4)]
     out = tmp_path / "out.jsonl"
     summary = run_batch(queries, out, config=_config(max_steps=1, deadline_s=0.8), models=models, concurrency=2)
@@ -129,7 +113,7 @@ def test_deadline_in_a_batch_becomes_an_error_record_and_the_others_finish(tmp_p
     assert summary.ok == 3 and summary.failed == 1
     (error,) = [r for r in records if r.get("status") == "error"]
     assert error["id"] == "q1" and error["error"]["type"] == "DeadlineExceededError"
-    assert error["error"]["role"] in {"reviser", "strategist"}
+    assert error["error"]["role"] in {"user_simulator", "game_solver"}
     assert figures["lost"] == 0 and figures["duplicated"] == 0
 
 

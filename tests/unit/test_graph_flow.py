@@ -195,22 +195,3 @@ def test_template_syntax_in_the_query_is_treated_as_text():
     out = build_graph(config(max_steps=1), models=ms).invoke({"query": query})
     assert out["trace"]["query"] == query
     assert query in ms["risk_assessor"].calls[0][-1].content
-
-
-def test_iterate_zero_is_judged_beside_the_strategy_game_and_the_next_answer_waits_for_both():
-    graph = build_graph(config(), models=models())
-    order = [node for chunk in graph.stream({"query": "My toddler has a fever. Should I rub her with alcohol?"},
-                                            stream_mode="updates") for node in chunk]
-    first = {node: order.index(node) for node in reversed(order)}  # each node's first update
-    # the critics of the model's own answer need the assessment, not the game: they end before it is solved
-    assert first["judge_safety"] < first["solve_game"] and first["judge_satisfaction"] < first["solve_game"]
-    assert first["score_iterate"] < first["solve_game"] < first["game_ready"] < first["respond"]
-    assert first["wait_for_game"] < first["game_ready"]
-    assert order.count("game_ready") == order.count("wait_for_game") == 1
-
-
-def test_a_run_that_settles_on_iterate_zero_still_waits_for_the_game_before_it_finishes():
-    out = run(models(satisfaction_critic=[s.satisfaction(1)]), min_steps=1)
-    trace = RunTrace.model_validate(out["trace"])
-    assert len(trace.iterates) == 1 and trace.iterates[0].origin == "unguided"
-    assert len(trace.candidates) == 4 and trace.chosen is not None  # the game ran to the end
