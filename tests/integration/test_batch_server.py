@@ -91,7 +91,10 @@ def test_ctrl_c_then_sigkill_then_resume_gives_every_id_exactly_once(tmp_path):
         args = _oyster(str(src), "--out", str(out), "--concurrency", "2", "--backend", "openai",
                        "--base-url", server.base_url, "--model", "base-model", "--candidates", "2", "--max-steps", "1")
         # 1. Ctrl-C: a clean stop, whole lines only, exit code 130.
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # A suite started in the background (`cmd &` in a script) ignores SIGINT, and children inherit
+        # that: give the batch the default disposition, as a terminal's foreground job has.
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         _wait_for_lines(proc, out, 2)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
