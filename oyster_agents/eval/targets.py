@@ -31,6 +31,7 @@ from oyster_agents.config import OysterConfig, Role, RoleModelConfig
 from oyster_agents.errors import InputError
 from oyster_agents.eval.records import EvalItem
 from oyster_agents.nodes.responder import split_reasoning
+from oyster_agents.schemas.trace import ALL_UNSAFE
 
 _LABEL = re.compile(r"^([A-Za-z][\w.-]*)=(.+)$", re.DOTALL)
 TARGET_HELP = "graph | hf:PATH | PATH | openai:BASE_URL:MODEL, optionally prefixed LABEL="
@@ -124,7 +125,7 @@ def chat_messages(item: EvalItem) -> list[BaseMessage]:
 def returned_reasoning(trace: Mapping[str, Any]) -> str:
     """The reasoning behind the answer a run returned: the selected iterate's, or none when the
     safety gate replaced every (unsafe) iterate by the cautious answer."""
-    if any(f.get("kind") == "all_unsafe" for f in trace.get("fallbacks", [])):
+    if any(f.get("kind") == ALL_UNSAFE for f in trace.get("fallbacks", [])):
         return ""
     return trace["iterates"][trace["best_iterate"]].get("reasoning", "")
 

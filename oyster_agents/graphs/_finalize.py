@@ -14,6 +14,7 @@ from oyster_agents.graphs.lingo_bp import LOOP_ROLE
 from oyster_agents.graphs.review import apply_review
 from oyster_agents.nodes._common import fallback_data
 from oyster_agents.schemas import ChatTurn, Fallback, RunTrace, Usage
+from oyster_agents.schemas.trace import ALL_UNSAFE
 from oyster_agents.telemetry import current_trace_id
 
 
@@ -28,7 +29,7 @@ def make_finalizer(config: OysterConfig) -> Callable[[dict[str, Any]], dict[str,
         fallbacks = list(state.get("fallbacks", []))
         if selection.use_fallback_answer:  # the safety gate: no unsafe answer leaves the graph
             answer = str(fallback_data()["answer"]).strip()
-            fallbacks.append(Fallback(role=LOOP_ROLE, kind="all_unsafe", detail=selection.reason))
+            fallbacks.append(Fallback(role=LOOP_ROLE, kind=ALL_UNSAFE, detail=selection.reason))
         started = state.get("started_at") or time.time()
         trace = RunTrace(
             id=state.get("id"),

@@ -83,6 +83,10 @@ class Usage(BaseModel):
         return usage
 
 
+# The kind of the fallback that says the safety gate replaced every (unsafe) iterate by the cautious answer.
+ALL_UNSAFE = "all_unsafe"
+
+
 class Fallback(BaseModel):
     """A repair or fallback that happened, so no silent degradation goes unseen."""
 
